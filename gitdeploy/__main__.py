@@ -1,0 +1,5 @@
+import sys
+
+from gitdeploy.cli import main
+
+sys.exit(main())

@@ -1,0 +1,255 @@
+"""The `gitdeploy` command: parse, call, render. Only this module prints errors."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitdeploy import __version__, apps, events, names, oplog, render
+from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError, UsageError
+from gitdeploy.layout import default_root
+from gitdeploy.server import Server
+
+Handler = Callable[[Server, argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports bad usage as a UsageError (exit 2, one sentence)."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{message} (see `gitdeploy {self.prog.split(' ', 1)[-1]} --help`)"
+                         if " " in self.prog else message)
+
+
+def out(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def app_of(server: Server, args: argparse.Namespace) -> str:
+    """The app named by -a (or $GITDEPLOY_APP), checked to exist, repaired if a worker died."""
+    app = args.app or os.environ.get("GITDEPLOY_APP")
+    if not app:
+        raise UsageError("no app given: use -a APP (or set GITDEPLOY_APP)")
+    server.app(app)
+    apps.reconcile(server, app)
+    return str(app)
+
+
+def version_arg(value: str | None, default: int | None, app: str) -> int:
+    if value is not None:
+        return names.version(value)
+    if default is None:
+        raise UsageError(f"{app} has no live release: name one, e.g. v1")
+    return default
+
+
+def release_of(server: Server, app: str, version: int) -> Any:
+    release = server.ledger.release(app, version)
+    if release is None:
+        raise UsageError(f"{app} has no release v{version}")
+    return release
+
+
+# --- apps ----------------------------------------------------------------------------------
+
+
+def cmd_apps_create(server: Server, args: argparse.Namespace) -> int:
+    apps.create_app(server, args.name)
+    out(f"Created {args.name}")
+    out(f"  git remote add deploy {server.layout.repo(args.name)}")
+    out("  git push deploy main")
+    return EXIT_OK
+
+
+def cmd_apps(server: Server, args: argparse.Namespace) -> int:
+    if not server.exists():
+        out("=== Apps\nNo apps yet: create one with `gitdeploy apps:create APP`.")
+        return EXIT_OK
+    rows = []
+    now = datetime.now(UTC)
+    for name in server.ledger.apps():
+        apps.reconcile(server, name)
+        version = apps.current_version(server, name)
+        release = server.ledger.release(name, version) if version else None
+        rows.append((name, release.name if release else "-",
+                     f"{release.description}, {render.age(release.created_at, now)}"
+                     if release else "never released"))
+    if args.json:
+        out(json.dumps([{"name": n, "current": v if v != "-" else None} for n, v, _ in rows]))
+        return EXIT_OK
+    out("=== Apps")
+    for line in render.table(rows):
+        out(line)
+    return EXIT_OK
+
+
+def cmd_apps_destroy(server: Server, args: argparse.Namespace) -> int:
+    apps.destroy_app(server, args.name, args.confirm)
+    out(f"Destroyed {args.name}")
+    return EXIT_OK
+
+
+# --- releases ------------------------------------------------------------------------------
+
+
+def cmd_deploy(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.deploy import redeploy
+
+    app = app_of(server, args)
+    release = redeploy(server, app, args.ref)
+    return events.exit_code(events.follow(server, app, release.version))
+
+
+def cmd_releases(server: Server, args: argparse.Namespace) -> int:
+    app = app_of(server, args)
+    if args.num is not None and args.num < 1:
+        raise UsageError("-n must be at least 1")
+    releases = server.ledger.releases(app, args.num)
+    current = apps.current_version(server, app)
+    if args.json:
+        out(json.dumps([render.release_object(r, current) for r in releases], indent=2))
+    else:
+        out(render.releases_table(app, releases, current, datetime.now(UTC)))
+    return EXIT_OK
+
+
+def cmd_releases_info(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.rollback import rollback_eligibility
+
+    app = app_of(server, args)
+    current = apps.current_version(server, app)
+    release = release_of(server, app, version_arg(args.version, current, app))
+    eligible, note = rollback_eligibility(server, app, release)
+    extra: dict[str, Any] = {"rollback_eligible": eligible, "rollback_note": note,
+                             "schema_changes": release.schema_changes or []}
+    info = render.release_info(release, current, extra)
+    out(json.dumps(info, indent=2) if args.json else render.info_text(info, app))
+    return EXIT_OK
+
+
+def cmd_releases_output(server: Server, args: argparse.Namespace) -> int:
+    app = app_of(server, args)
+    latest = server.ledger.releases(app, 1)
+    release = release_of(server, app, version_arg(
+        args.version, latest[0].version if latest else None, app))
+    if args.follow and not release.status.final:
+        events.follow(server, app, release.version)
+        return EXIT_OK
+    path = server.layout.log(app, release.version)
+    sys.stdout.flush()
+    if path.exists():
+        with path.open("rb") as handle:
+            while chunk := handle.read(65536):
+                sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+# --- internal: the hook and the worker -----------------------------------------------------
+
+
+def cmd_hook(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.hook import post_receive
+
+    if args.hook != "post-receive":
+        raise UsageError(f"unknown hook {args.hook!r}")
+    return post_receive(server, args.name, sys.stdin.read(), sys.stdout.fileno())
+
+
+def cmd_worker(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.states import Status
+    from gitdeploy.worker import Worker
+
+    worker = Worker(server, args.name, names.version(args.version), args.lock_fd)
+    return EXIT_OK if worker.run() is Status.SUCCEEDED else EXIT_FAILED
+
+
+# --- the parser ----------------------------------------------------------------------------
+
+
+def _app_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-a", "--app", help="the app (default: $GITDEPLOY_APP)")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="gitdeploy", description="git push deploys with a release phase")
+    parser.add_argument("--root", type=Path, help="server root (default: $GITDEPLOY_ROOT, "
+                        "else ~/.gitdeploy)")
+    parser.add_argument("--version", action="version", version=f"gitdeploy {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, handler: Handler, help_text: str | None,
+                app: bool = True) -> argparse.ArgumentParser:
+        kwargs: dict[str, Any] = {"help": help_text} if help_text else {}
+        command_parser = sub.add_parser(name, description=help_text, **kwargs)
+        command_parser.set_defaults(handler=handler)
+        if app:
+            _app_option(command_parser)
+        return command_parser
+
+    p = command("apps:create", cmd_apps_create, "create an app", app=False)
+    p.add_argument("name", metavar="APP")
+    p = command("apps", cmd_apps, "list apps and their live release", app=False)
+    p.add_argument("--json", action="store_true")
+    p = command("apps:destroy", cmd_apps_destroy, "remove an app", app=False)
+    p.add_argument("name", metavar="APP")
+    p.add_argument("--confirm", metavar="APP")
+
+    p = command("deploy", cmd_deploy, "deploy a commit already pushed (default: branch head)")
+    p.add_argument("ref", nargs="?", help="sha, branch or tag")
+    p = command("releases", cmd_releases, "release history, newest first")
+    p.add_argument("-n", "--num", type=int, help="show at most N")
+    p.add_argument("--json", action="store_true")
+    p = command("releases:info", cmd_releases_info, "one release (default: the live one)")
+    p.add_argument("version", nargs="?", metavar="vN")
+    p.add_argument("--json", action="store_true")
+    p = command("releases:output", cmd_releases_output, "a release's log")
+    p.add_argument("version", nargs="?", metavar="vN")
+    p.add_argument("--follow", "-f", action="store_true", help="tail it until it ends")
+
+    p = command("hook", cmd_hook, None, app=False)
+    p.add_argument("hook")
+    p.add_argument("name", metavar="APP")
+    p = command("worker", cmd_worker, None, app=False)
+    p.add_argument("name", metavar="APP")
+    p.add_argument("version")
+    p.add_argument("--lock-fd", type=int)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    server: Server | None = None
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_OK
+        server = Server(args.root or default_root())
+        result: int = args.handler(server, args)
+        return result
+    except GitdeployError as exc:
+        sys.stdout.flush()
+        print(f"error: {exc.message}", file=sys.stderr, flush=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        where = "the operational log"
+        if server is not None and server.exists():
+            oplog.start(server.layout.oplog)
+            oplog.log("command.crash", level="error", argv=list(argv or sys.argv[1:]),
+                      exc_info=True)
+            where = str(server.layout.oplog)
+        print(f"error: internal error ({exc.__class__.__name__}: {exc}); details in {where}",
+              file=sys.stderr, flush=True)
+        return EXIT_FAILED
+    finally:
+        if server is not None:
+            server.close()

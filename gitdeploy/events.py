@@ -1,0 +1,112 @@
+"""Release-creating events: deploy, config change, rollback, promotion.
+
+Each one records a pending release, starts its worker detached (new session, stdin from
+/dev/null, output to the release log, never to the caller's pipes), and returns. The caller
+then mirrors the log with follow(). The release's worker lock is taken before the release is
+recorded and handed to the worker as an inherited file descriptor, so no one ever sees a
+pending release without a live owner.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from gitdeploy import apps, stream
+from gitdeploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GitdeployError
+from gitdeploy.ledger import Release
+from gitdeploy.locks import FileLock, is_held
+from gitdeploy.server import Server
+from gitdeploy.states import Reason, Status
+
+
+def worker_alive(server: Server, app: str, version: int) -> bool:
+    return is_held(server.layout.release_lock(app, version))
+
+
+def _worker_env() -> dict[str, str]:
+    drop = ("GIT_", "SSH_ORIGINAL_COMMAND")
+    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+
+
+def start(
+    server: Server,
+    app: str,
+    *,
+    kind: str,
+    description: str,
+    commit: str | None = None,
+    request: dict[str, Any] | None = None,
+) -> Release:
+    """Record a pending release of ``app`` and start its worker."""
+    layout = server.layout
+    lock: FileLock | None = None
+
+    def take_worker_lock(version: int) -> None:
+        nonlocal lock
+        lock = FileLock(layout.release_lock(app, version))
+        if not lock.acquire(timeout=5):
+            raise GitdeployError(f"the lock of v{version} is held by someone else")
+
+    release = server.ledger.new_release(
+        app, kind=kind, description=description, user=server.user, commit=commit,
+        request=request, before_insert=take_worker_lock,
+    )
+    assert lock is not None and lock.fd is not None
+    try:
+        _spawn_worker(server, app, release.version, lock.fd)
+    except OSError as exc:
+        server.ledger.transition(app, release.version, Status.FAILED, Reason.INTERRUPTED)
+        raise GitdeployError(f"could not start the release worker: {exc}") from None
+    finally:
+        lock.release()  # the worker holds the same open lock now
+    return release
+
+
+def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
+    log_fd = os.open(server.layout.log(app, version), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                     0o600)
+    try:
+        subprocess.Popen(
+            [*apps.gitdeploy_command(), "--root", str(server.root), "worker", app,
+             f"v{version}", "--lock-fd", str(lock_fd)],
+            stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, cwd="/",
+            start_new_session=True, pass_fds=(lock_fd,), env=_worker_env(),
+        )
+    finally:
+        os.close(log_fd)
+
+
+def release_finished(server: Server, app: str, version: int) -> bool:
+    release = server.ledger.release(app, version)
+    if release is None or release.status.final:
+        return True
+    if not worker_alive(server, app, version):
+        apps.reconcile(server, app)
+        release = server.ledger.release(app, version)
+        return release is None or release.status.final
+    return False
+
+
+def follow(server: Server, app: str, version: int, out_fd: int | None = None) -> Release | None:
+    """Mirror vN's log to out_fd (stdout) until the release ends; None if the reader left."""
+    out = sys.stdout.fileno() if out_fd is None else out_fd
+    sys.stdout.flush()
+    path = server.layout.log(app, version)
+    if not path.exists():
+        path.touch(mode=0o600)
+    if not stream.mirror(path, lambda: release_finished(server, app, version), out):
+        return None
+    return server.ledger.release(app, version)
+
+
+def exit_code(release: Release | None) -> int:
+    """The caller's exit code for a release it followed."""
+    if release is None or release.status is Status.SUCCEEDED:
+        return EXIT_OK
+    if release.reason == Reason.INVALID_APP_CONFIG:
+        return EXIT_USAGE
+    return EXIT_FAILED
+

@@ -1,0 +1,92 @@
+"""Where everything lives under ROOT (SPEC section 2). Pure path arithmetic, no I/O."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def default_root() -> Path:
+    env = os.environ.get("GITDEPLOY_ROOT")
+    return Path(env) if env else Path.home() / ".gitdeploy"
+
+
+@dataclass(frozen=True)
+class Layout:
+    root: Path
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def ledger(self) -> Path:
+        return self.state_dir / "ledger.sqlite3"
+
+    @property
+    def oplog(self) -> Path:
+        return self.root / "log" / "gitdeploy.jsonl"
+
+    @property
+    def repos_dir(self) -> Path:
+        return self.root / "repos"
+
+    @property
+    def apps_dir(self) -> Path:
+        return self.root / "apps"
+
+    def repo(self, app: str) -> Path:
+        return self.repos_dir / f"{app}.git"
+
+    def app_dir(self, app: str) -> Path:
+        return self.apps_dir / app
+
+    def current(self, app: str) -> Path:
+        return self.app_dir(app) / "current"
+
+    def current_env(self, app: str) -> Path:
+        """Symlink to the live release's env file: what systemd's EnvironmentFile= reads."""
+        return self.app_dir(app) / "current.env"
+
+    def releases_dir(self, app: str) -> Path:
+        return self.app_dir(app) / "releases"
+
+    def release_dir(self, app: str, version: int) -> Path:
+        return self.releases_dir(app) / f"v{version}"
+
+    def env_file(self, app: str, version: int) -> Path:
+        return self.releases_dir(app) / f"v{version}.env"
+
+    def slugs_dir(self, app: str) -> Path:
+        return self.app_dir(app) / "slugs"
+
+    def slug(self, app: str, version: int) -> Path:
+        return self.slugs_dir(app) / f"v{version}.tar.gz"
+
+    def manifest(self, app: str, version: int) -> Path:
+        """What the slug holds, per file: lets a new release reuse unchanged files."""
+        return self.slugs_dir(app) / f"v{version}.manifest"
+
+    def logs_dir(self, app: str) -> Path:
+        return self.app_dir(app) / "logs"
+
+    def log(self, app: str, version: int) -> Path:
+        return self.logs_dir(app) / f"v{version}.log"
+
+    def tmp_dir(self, app: str) -> Path:
+        """Scratch space on the same filesystem as releases/, so renames are atomic."""
+        return self.app_dir(app) / "tmp"
+
+    def locks_dir(self, app: str) -> Path:
+        return self.app_dir(app) / "locks"
+
+    def app_lock(self, app: str) -> Path:
+        return self.locks_dir(app) / "app.lock"
+
+    def release_lock(self, app: str, version: int) -> Path:
+        """Held by the worker of release vN for its whole life: free means the worker is gone."""
+        return self.locks_dir(app) / f"v{version}.lock"
+
+    def postdeploy_lock(self, app: str) -> Path:
+        return self.locks_dir(app) / "postdeploy.lock"

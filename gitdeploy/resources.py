@@ -1,0 +1,28 @@
+"""Files shipped with gitdeploy: the hook shim and the systemd unit templates.
+
+Installed, they are the packages ``gitdeploy.hooks`` and ``gitdeploy.systemd`` (mapped from
+the repository's top-level ``hooks/`` and ``systemd/``); from a source checkout or an editable
+install they are read from those directories directly.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+_SOURCE = Path(__file__).resolve().parent.parent
+
+
+def _read(package: str, directory: str, name: str) -> str:
+    try:
+        return (resources.files(package) / name).read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (_SOURCE / directory / name).read_text()
+
+
+def hook_template() -> str:
+    return _read("gitdeploy.hooks", "hooks", "post-receive")
+
+
+def unit_template(name: str) -> str:
+    return _read("gitdeploy.systemd", "systemd", name)

@@ -1,0 +1,337 @@
+"""The release worker: one detached process per release, from build to verdict.
+
+Order of work, each step durable before the next: wait for earlier releases of the app (by
+version, so pushes go live in the order they were made) -> app lock -> build or reuse the
+files -> record config -> env file -> release phase -> swap ``current`` -> processes ->
+verdict in the log -> final status in the ledger -> prune old releases.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitdeploy import apps, oplog
+from gitdeploy.configvars import ConfigChange, release_environment, render_env_file
+from gitdeploy.errors import GitdeployError
+from gitdeploy.events import worker_alive
+from gitdeploy.fsops import atomic_write, read_regular_file, remove_file, remove_tree, swap_symlink
+from gitdeploy.gitrepo import archive_into
+from gitdeploy.ledger import Release
+from gitdeploy.locks import FileLock, wait_until_free
+from gitdeploy.output import Masker, header, indent, warning
+from gitdeploy.procfile import Procfile, ProcfileError, parse_procfile
+from gitdeploy.retention import prunable, rollback_target
+from gitdeploy.runner import run_command
+from gitdeploy.server import Server
+from gitdeploy.settings import FILENAME, AppSettings, SettingsError, parse_settings
+from gitdeploy.slug import create_slug, extract_slug, share_slug
+from gitdeploy.states import Reason, Status
+
+
+class ReleaseFailure(Exception):
+    def __init__(self, reason: Reason, detail: str | None = None) -> None:
+        super().__init__(detail or reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+class ReleaseLog:
+    """logs/vN.log, written line by line (unbuffered) with secrets masked.
+
+    A full disk must not turn a failure into a crash: lines that cannot be written are
+    dropped and counted, and the release goes on to its verdict.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.masker = Masker()
+        self.dropped = 0
+
+    def write(self, text: str) -> None:
+        data = "".join(self.masker.mask(line) + "\n" for line in text.split("\n")).encode()
+        try:
+            os.write(self.fd, data)
+        except OSError:
+            self.dropped += 1
+
+    def header(self, text: str) -> None:
+        self.write(header(text))
+
+    def line(self, text: str) -> None:
+        self.write(indent(text))
+
+    def warn(self, text: str) -> None:
+        self.write(warning(text))
+
+
+@dataclass
+class Prepared:
+    procfile: Procfile
+    settings: AppSettings
+    config: dict[str, str]
+    commit: str | None
+
+
+class Worker:
+    def __init__(self, server: Server, app: str, version: int, lock_fd: int | None) -> None:
+        self.server = server
+        self.layout = server.layout
+        self.ledger = server.ledger
+        self.app = app
+        self.version = version
+        self.name = f"v{version}"
+        self.worker_lock = FileLock(self.layout.release_lock(app, version), fd=lock_fd)
+        if lock_fd is None:  # started by hand: take the lock ourselves
+            self.worker_lock.acquire()
+        self.log = ReleaseLog(self.layout.log(app, version))
+        release = self.ledger.release(app, version)
+        if release is None:
+            raise GitdeployError(f"no release {self.name} of {app}")
+        self.release: Release = release
+        self.started = time.monotonic()
+
+    # --- the whole run -----------------------------------------------------------------
+
+    def run(self) -> Status:
+        oplog.start(self.layout.oplog)
+        oplog.log("release.start", app=self.app, version=self.version, kind=self.release.kind)
+        if self.release.status is not Status.PENDING:
+            return self.release.status
+        app_lock = FileLock(self.layout.app_lock(self.app))
+        try:
+            self._wait_for_turn(app_lock)
+            self._execute()
+        except ReleaseFailure as failure:
+            self._fail(failure.reason, failure.detail)
+        except Exception as exc:
+            oplog.log("release.crash", level="error", app=self.app, version=self.version,
+                      exc_info=True)
+            self._fail(Reason.INTERRUPTED, f"internal error: {exc.__class__.__name__}: {exc}")
+        finally:
+            app_lock.release()
+            oplog.flush()
+        release = self.ledger.release(self.app, self.version)
+        return release.status if release is not None else Status.FAILED
+
+    def _wait_for_turn(self, app_lock: FileLock) -> None:
+        """Earlier releases first, in version order; then the app lock."""
+        announced: set[int] = set()
+        while True:
+            waiting = [r for r in self.ledger.unfinished(self.app)
+                       if r.version < self.version and worker_alive(self.server, self.app,
+                                                                    r.version)]
+            if not waiting:
+                break
+            ahead = waiting[0]
+            if ahead.version not in announced:
+                announced.add(ahead.version)
+                self.log.header(f"Waiting for {ahead.name} ({ahead.description}) to finish")
+            wait_until_free(self.layout.release_lock(self.app, ahead.version))
+        if not app_lock.acquire(timeout=1):
+            holder = app_lock.holder() or "a command"
+            self.log.header(f"Waiting for the app lock (held by {holder})")
+            app_lock.acquire()
+        app_lock.describe_holder(f"{self.name} ({self.release.description}) pid {os.getpid()}")
+        apps.repair_dead_releases(self.server, self.app)
+
+    def _execute(self) -> None:
+        self._to(Status.BUILDING)
+        prepared = self._prepare()
+        self.log.masker = Masker(prepared.config)
+        oplog.set_masker(self.log.masker)
+        self.ledger.update(self.app, self.version, config=prepared.config, commit=prepared.commit)
+        env = release_environment(prepared.config, app=self.app, version=self.version,
+                                  commit=prepared.commit, base=os.environ)
+        atomic_write(self.layout.env_file(self.app, self.version), render_env_file(env))
+        self._to(Status.RELEASING)
+        self._release_phase(prepared, env)
+        self._go_live()
+        self._succeed()
+        self._prune(prepared.settings.keep_releases)
+
+    def _to(self, status: Status) -> None:
+        self.release = self.ledger.transition(self.app, self.version, status)
+
+    # --- preparing the release's files -------------------------------------------------
+
+    def _prepare(self) -> Prepared:
+        request = self.release.request
+        kind = self.release.kind
+        if kind == "deploy":
+            return self._prepare_from_commit(str(request["commit"]))
+        current = apps.current_version(self.server, self.app)
+        if kind == "config":
+            if current is None:
+                raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE, "no release is live to configure")
+            change = ConfigChange(set=dict(request.get("set", {})),
+                                  unset=tuple(request.get("unset", ())))
+            config = change.apply(apps.current_config(self.server, self.app))
+            return self._prepare_from_release(self.app, current, config)
+        if kind == "rollback":
+            target = self.ledger.release(self.app, int(request["version"]))
+            if target is None or target.status is not Status.SUCCEEDED:
+                raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE,
+                                     f"v{request['version']} is not a succeeded release")
+            return self._prepare_from_release(self.app, target.version, dict(target.config or {}))
+        if kind == "promote":
+            config = apps.current_config(self.server, self.app)
+            return self._prepare_from_release(str(request["source_app"]),
+                                              int(request["source_version"]), config)
+        raise ReleaseFailure(Reason.INTERRUPTED, f"unknown release kind {kind!r}")
+
+    def _prepare_from_commit(self, sha: str) -> Prepared:
+        self.log.header(f"Building {self.name} ({sha[:7]})")
+        build_dir = self.layout.tmp_dir(self.app) / f"{self.name}.build"
+        remove_tree(build_dir)
+        build_dir.mkdir(mode=0o755)
+        try:
+            archive_into(self.layout.repo(self.app), sha, build_dir)
+        except (GitdeployError, OSError) as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
+        procfile, settings = self._read_app_files(build_dir)
+        if (build_dir / ".gitmodules").exists():
+            self.log.warn("git submodules are not deployed: their files are not in the slug")
+        config = apps.current_config(self.server, self.app)
+        if settings.build:
+            self.log.header(f"Running build command: {settings.build}")
+            self.log.masker = Masker(config)
+            env = release_environment(config, app=self.app, version=self.version, commit=sha,
+                                      base=os.environ)
+            result = run_command(settings.build, cwd=build_dir, env=env,
+                                 timeout=settings.release.timeout,
+                                 kill_grace=settings.release.kill_grace, on_line=self.log.line)
+            if not result.ok:
+                raise ReleaseFailure(Reason.BUILD_FAILED, f"build command {result.describe()}")
+        try:
+            size = create_slug(build_dir, self.layout.slug(self.app, self.version))
+            os.rename(build_dir, self.layout.release_dir(self.app, self.version))
+        except (GitdeployError, OSError) as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, f"creating the slug failed: {exc}") from None
+        self.log.header(f"Slug compressed: {size / 1e6:.1f} MB")
+        return Prepared(procfile, settings, config, sha)
+
+    def _prepare_from_release(self, source_app: str, source_version: int,
+                              config: dict[str, str]) -> Prepared:
+        """A new release from an existing one's slug: no git, no build.
+
+        Within one app the new release shares the source's directory (a symlink: constant
+        time whatever the app's size); across apps, or once the directory was pruned, the
+        slug is extracted.
+        """
+        source = self.ledger.release(source_app, source_version)
+        origin = f"v{source_version}"
+        if source_app != self.app:
+            origin = f"{source_app} {origin}"
+        described = f" ({source.description})" if source is not None else ""
+        self.log.header(f"Preparing {self.name} from {origin}{described}")
+        dest = self.layout.release_dir(self.app, self.version)
+        real = apps.release_dir(self.server, source_app, source_version)
+        source_slug = self.layout.slug(source_app, source_version)
+        try:
+            if real is not None and source_app == self.app:
+                os.symlink(os.path.relpath(real, dest.parent), dest)
+            elif source_slug.exists():
+                tmp = self.layout.tmp_dir(self.app) / f"{self.name}.extract"
+                remove_tree(tmp)
+                tmp.mkdir(mode=0o755)
+                extract_slug(source_slug, tmp)
+                os.rename(tmp, dest)
+            else:
+                raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE,
+                                     f"the files and slug of {source_app} v{source_version} "
+                                     "were pruned")
+            if source_slug.exists():
+                share_slug(source_slug, self.layout.slug(self.app, self.version))
+        except (GitdeployError, OSError) as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
+        procfile, settings = self._read_app_files(dest)
+        commit = source.commit if source is not None else None
+        return Prepared(procfile, settings, config, commit)
+
+    def _read_app_files(self, directory: Path) -> tuple[Procfile, AppSettings]:
+        try:
+            procfile_data = read_regular_file(directory, "Procfile")
+            settings_data = read_regular_file(directory, FILENAME)
+            procfile = parse_procfile(procfile_data) if procfile_data is not None else Procfile()
+            settings = parse_settings(settings_data)
+        except (ValueError, ProcfileError, SettingsError) as exc:
+            raise ReleaseFailure(Reason.INVALID_APP_CONFIG, str(exc)) from None
+        for text in procfile.warnings:
+            self.log.warn(text)
+        return procfile, settings
+
+    # --- release phase, go-live, verdict -------------------------------------------------
+
+    def _release_phase(self, prepared: Prepared, env: dict[str, str]) -> None:
+        command = prepared.procfile.release
+        if command is None:
+            return
+        settings = prepared.settings.release
+        self.log.header(f"Running release command: {command}")
+        result = run_command(
+            command, cwd=self.layout.release_dir(self.app, self.version), env=env,
+            timeout=settings.timeout, kill_grace=settings.kill_grace, on_line=self.log.line,
+        )
+        oplog.log("release.phase", app=self.app, version=self.version,
+                  outcome=result.describe(), seconds=round(result.seconds, 3))
+        if result.timed_out:
+            raise ReleaseFailure(
+                Reason.RELEASE_TIMED_OUT,
+                f"release command timed out after {settings.timeout:g} s; "
+                "it and every process it started were stopped",
+            )
+        if not result.ok:
+            raise ReleaseFailure(Reason.RELEASE_FAILED, f"release command {result.describe()}")
+
+    def _go_live(self) -> None:
+        """Swap current.env, then current (each an atomic rename; recovery re-syncs the pair)."""
+        swap_symlink(self.layout.current_env(self.app), f"releases/{self.name}.env")
+        swap_symlink(self.layout.current(self.app), f"releases/{self.name}")
+
+    def _succeed(self) -> None:
+        seconds = time.monotonic() - self.started
+        self.log.header(f"Released {self.name} ({self.release.description}) in {seconds:.1f} s")
+        self._to(Status.SUCCEEDED)
+        oplog.log("release.succeeded", app=self.app, version=self.version,
+                  seconds=round(seconds, 3))
+
+    def _fail(self, reason: Reason, detail: str | None) -> None:
+        if detail:
+            self.log.warn(detail)
+        apps.discard_release_files(self.server, self.app, self.version)
+        for suffix in ("build", "extract"):
+            remove_tree(self.layout.tmp_dir(self.app) / f"{self.name}.{suffix}")
+        self.log.header(f"Release {self.name} failed: {reason} — "
+                        f"{apps.live_message(self.server, self.app)}")
+        release = self.ledger.release(self.app, self.version)
+        if release is not None and not release.status.final:
+            self.ledger.transition(self.app, self.version, Status.FAILED, reason)
+        oplog.log("release.failed", level="warning", app=self.app, version=self.version,
+                  reason=reason.value, detail=detail)
+
+    def _prune(self, keep: int) -> None:
+        layout = self.layout
+        releases = self.ledger.releases(self.app)
+        current = apps.current_version(self.server, self.app)
+        target = rollback_target(
+            [r.version for r in releases if r.status is Status.SUCCEEDED], current)
+        with_files = [r.version for r in releases
+                      if os.path.lexists(layout.release_dir(self.app, r.version))
+                      or layout.slug(self.app, r.version).exists()]
+        doomed = prunable(with_files, keep, current, target)
+        if not doomed:
+            return
+        kept_dirs = {os.path.realpath(layout.release_dir(self.app, v))
+                     for v in with_files if v not in doomed}
+        for version in doomed:
+            path = layout.release_dir(self.app, version)
+            if path.is_symlink() or os.path.realpath(path) not in kept_dirs:
+                remove_tree(path)
+            for gone in (layout.slug(self.app, version), layout.manifest(self.app, version),
+                         layout.env_file(self.app, version)):
+                remove_file(gone)
+        oplog.log("release.pruned", app=self.app, versions=doomed)
+
