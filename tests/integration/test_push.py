@@ -1,0 +1,302 @@
+"""The trunk, end to end: real `git push` into a bare repo, real hook, worker and processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.support.gd import AppRepo, Server, run, wait_for
+
+MakeApp = Callable[..., AppRepo]
+
+
+def remote_lines(stderr: str) -> list[str]:
+    return [line[len("remote: "):].rstrip() for line in stderr.splitlines()
+            if line.startswith("remote: ")]
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_push_streams_release_output_as_it_happens(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo first; sleep 2; echo second\n"})
+    push = repo.push_popen()
+    assert push.stderr is not None
+    started = time.monotonic()
+    seen: dict[str, float] = {}
+    for raw in push.stderr:
+        line = raw.decode()
+        for word in ("first", "second"):
+            if line.startswith("remote:") and line.split()[-1:] == [word]:
+                seen[word] = time.monotonic() - started
+    push.wait(timeout=60)
+    finished = time.monotonic() - started
+    assert push.returncode == 0
+    assert seen["first"] < finished - 1.5, (seen, finished)  # arrived live, not at the end
+    assert seen["second"] - seen["first"] > 1.5
+    log = server.log("app", 1)
+    order = ["-----> Building v1", "-----> Running release command: echo first",
+             "       first", "       second", "-----> Released v1"]
+    positions = [log.index(text) for text in order]
+    assert positions == sorted(positions)
+    assert server.current("app") == "releases/v1"
+    release = server.releases("app")[0]
+    assert release["status"] == "succeeded" and release["current"] is True
+    assert release["commit"] == run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    assert release["description"] == f"Deploy {release['commit'][:7]}"
+
+
+def test_failed_release_leaves_the_live_release_untouched(make_app: MakeApp,
+                                                          server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo ok\n", "index.html": "one"})
+    repo.push()
+    repo.commit({"Procfile": "release: echo 'migration blew up' >&2; exit 3\n",
+                 "index.html": "two"})
+    result = repo.push()
+    lines = remote_lines(result.stderr)
+    assert "migration blew up" in "\n".join(lines)
+    verdict = lines[-1]
+    assert "Release v2 failed: release command failed" in verdict
+    assert "v1 is still live" in verdict
+    assert server.current("app") == "releases/v1"
+    assert (server.root / "apps/app/current/index.html").read_text() == "one"
+    v2 = server.release("app", 2)
+    assert (v2["status"], v2["reason"]) == ("failed", "release command failed")
+    assert not (server.root / "apps/app/releases/v2").exists()
+    assert (server.root / "apps/app/slugs/v2.tar.gz").exists()
+    output = server.gd("releases:output", "-a", "app", "v2").stdout
+    assert "migration blew up" in output and "exited with status 3" in output
+    assert output == server.log("app", 2)
+
+
+def test_first_release_failing_says_none_is_live(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: exit 1\n"})
+    lines = remote_lines(repo.push().stderr)
+    assert "no release is live" in lines[-1]
+    assert server.current("app") is None
+
+
+def test_release_timeout_stops_the_whole_process_tree(make_app: MakeApp, server: Server,
+                                                      tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    release = (f"trap '' TERM; (trap '' TERM; echo $(sh -c 'echo $PPID') > {pids}/child; "
+               f"exec sleep 1000) & echo $$ > {pids}/parent; wait")
+    repo = make_app("app", {
+        "Procfile": f"release: {release}\n",
+        "gitdeploy.yml": "release:\n  timeout: 2\n  kill_grace: 1\n",
+    })
+    started = time.monotonic()
+    lines = remote_lines(repo.push().stderr)
+    assert time.monotonic() - started < 30
+    assert "Release v1 failed: release command timed out" in lines[-1]
+    for name in ("parent", "child"):
+        pid = int((pids / name).read_text())
+        wait_for(lambda pid=pid: not pid_alive(pid), 5, what=f"{name} pid {pid} to die")
+    assert server.release("app", 1)["reason"] == "release command timed out"
+
+
+def test_pusher_killed_mid_release_does_not_stop_it(make_app: MakeApp, server: Server) -> None:
+    printer = "python3 -c 'import time\nfor i in range(20000): print(\"x\" * 60, i)\n'"
+    repo = make_app("app", {
+        "Procfile": "release: sh ./release.sh\n",
+        "release.sh": f"echo begin\nsleep 1\n{printer}\nsleep 1\necho the-end\n",
+    })
+    push = repo.push_popen()
+    assert push.stderr is not None
+    for raw in push.stderr:
+        if b"begin" in raw:
+            break
+    os.killpg(push.pid, signal.SIGKILL)
+    push.wait(timeout=10)
+    release = server.wait_final("app", 1)
+    assert release["status"] == "succeeded"
+    log = server.log("app", 1)
+    assert len(log) > 1_000_000
+    assert "x" * 60 + " 19999" in log and "the-end" in log and "Released v1" in log
+    hooks = run(["pgrep", "-f", f"{server.root} hook post-receive"], check=False)
+    assert hooks.stdout == "", "a hook was left hanging"
+    wait_for(lambda: run(["pgrep", "-f", f"{server.root} worker"], check=False).stdout == "",
+             10, what="the worker to exit")
+
+
+def test_a_second_push_waits_for_the_first(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo start $GITDEPLOY_RELEASE; sleep 2\n"})
+    first = repo.push_popen()
+    wait_for(lambda: [r for r in server.releases("app") if r["status"] == "releasing"], 20,
+             what="v1 to be releasing")
+    repo.commit({"file": "2"})
+    second = repo.push(timeout=60)
+    first.wait(timeout=60)
+    assert first.returncode == 0
+    lines = remote_lines(second.stderr)
+    assert any("Waiting for v1 (Deploy" in line for line in lines)
+    v1, v2 = server.release("app", 1), server.release("app", 2)
+    assert v1["status"] == v2["status"] == "succeeded"
+    assert v1["finished_at"] <= v2["started_at"]
+    assert server.current("app") == "releases/v2"
+
+
+def _worker_pid(server: Server, app: str) -> int:
+    holder = (server.root / "apps" / app / "locks" / "app.lock").read_text()
+    match = re.search(r"pid (\d+)", holder)
+    assert match, holder
+    return int(match.group(1))
+
+
+def test_killed_worker_takes_its_release_command_along(make_app: MakeApp, server: Server,
+                                                       tmp_path: Path) -> None:
+    pidfile = tmp_path / "release.pid"
+    repo = make_app("app", {"Procfile": f"release: echo $$ > {pidfile}; exec sleep 300\n"})
+    push = repo.push_popen()
+    wait_for(pidfile.exists, 20, what="the release command to start")
+    release_pid = int(wait_for(lambda: pidfile.read_text().strip(), 5))
+    os.kill(_worker_pid(server, "app"), signal.SIGKILL)
+    wait_for(lambda: not pid_alive(release_pid), 10, what="the release command to die")
+    push.wait(timeout=30)
+    v1 = server.release("app", 1)
+    assert (v1["status"], v1["reason"]) == ("failed", "interrupted")
+    assert server.current("app") is None
+    assert "interrupted" in server.log("app", 1)
+    repo.commit({"Procfile": "release: echo fine\n"})
+    lines = remote_lines(repo.push().stderr)
+    assert "Released v2" in lines[-1]
+    assert not list((server.root / "apps/app/tmp").iterdir())
+
+
+def test_other_refs_deploy_nothing(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    run(["git", "branch", "feature"], cwd=repo.work)
+    run(["git", "tag", "v1.0"], cwd=repo.work)
+    lines = remote_lines(repo.push("feature", "v1.0").stderr)
+    assert "-----> branch feature received; only pushes to main deploy" in lines
+    assert "-----> tag v1.0 received; only pushes to main deploy" in lines
+    lines = remote_lines(repo.push(":feature").stderr)
+    assert lines == ["-----> branch feature deleted; nothing to deploy"]
+    assert server.releases("app") == []
+
+
+def test_master_deploys_when_there_is_no_main(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    run(["git", "branch", "-m", "master"], cwd=repo.work)
+    assert "Released v1" in repo.push("master").stderr
+
+
+def test_branch_setting_picks_the_deploy_branch(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"gitdeploy.yml": "branch: production\n"})
+    assert "only pushes to production deploy" in repo.push("main").stderr
+    assert "Released v1" in repo.push("main:production").stderr
+
+
+def test_invalid_app_files_are_refused_before_building(make_app: MakeApp,
+                                                       server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release echo no colon\nweb: ok\n",
+                            "gitdeploy.yml": "relase:\n  timeout: 5\n"})
+    lines = remote_lines(repo.push().stderr)
+    text = "\n".join(lines)
+    assert "Procfile is invalid" in text and "line 1" in text
+    assert "was not deployed" in text
+    assert server.releases("app") == []
+    repo.commit({"Procfile": "release: echo ok\n"})
+    text = "\n".join(remote_lines(repo.push().stderr))
+    assert "unknown key 'relase' (did you mean 'release'?)" in text
+
+
+def test_hook_works_with_a_bare_path(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo $GITDEPLOY_APP\n"})
+    bare = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    assert "Released v1" in repo.push(env=bare).stderr
+
+
+def test_redeploy_any_commit_from_the_cli(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo release $GITDEPLOY_COMMIT\n", "f": "1"})
+    first = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    run(["git", "tag", "stable"], cwd=repo.work)
+    repo.push("main", "stable")
+    repo.commit({"f": "2"})
+    repo.push()
+    for ref in ("stable", first[:8], "main"):
+        result = server.gd("deploy", "-a", "app", ref)
+        assert "Released" in result.stdout
+    versions = server.releases("app")
+    assert [v["commit"] == first for v in versions[:3]] == [False, True, True]
+    bad = server.gd("deploy", "-a", "app", "no-such-ref", check=False)
+    assert bad.returncode == 2 and "no commit named 'no-such-ref'" in bad.stderr
+
+
+def test_release_json_has_the_contract_fields(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: true\n"})
+    repo.push()
+    release = server.releases("app")[0]
+    for key, kind in (("version", int), ("name", str), ("status", str), ("description", str),
+                      ("commit", str), ("current", bool), ("created_at", str), ("user", str)):
+        assert isinstance(release[key], kind), key
+    assert release["reason"] is None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", release["created_at"])
+    info = server.release("app", 1)
+    assert info["config_keys"] == []
+    table = server.gd("releases", "-a", "app").stdout.splitlines()
+    assert table[0] == "=== app Releases - Current: v1"
+    assert table[1].startswith("v1  Deploy ")
+
+
+def test_apps_listing_and_destroy(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: true\n"})
+    repo.push()
+    assert re.search(r"^app\s+v1\s+Deploy", server.gd("apps").stdout, re.M)
+    refused = server.gd("apps:destroy", "app", check=False)
+    assert refused.returncode == 2 and "--confirm app" in refused.stderr
+    server.gd("apps:destroy", "app", "--confirm", "app")
+    assert not (server.root / "apps/app").exists()
+    assert not (server.root / "repos/app.git").exists()
+    missing = server.gd("releases", "-a", "app", check=False)
+    assert missing.returncode == 2 and "no app named 'app'" in missing.stderr
+
+
+def test_bad_names_and_usage_exit_2(server: Server) -> None:
+    for args in (["apps:create", "Bad_Name"], ["apps:create", "../x"], ["releases"],
+                 ["nonsense"], ["releases", "-a", "../x"]):
+        result = server.gd(*args, check=False)
+        assert result.returncode == 2, (args, result)
+        assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+    server.gd("apps:create", "ok")
+    again = server.gd("apps:create", "ok", check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert server.gd("releases:info", "-a", "ok", "v9", check=False).returncode == 2
+
+
+def test_worker_never_writes_to_the_hooks_pipes(make_app: MakeApp, server: Server) -> None:
+    """A release command that outlives nothing: push returns as soon as the release ends."""
+    repo = make_app("app", {"Procfile": "release: (sleep 60 &) ; echo bg started\n"})
+    started = time.monotonic()
+    result = repo.push(timeout=50)
+    assert time.monotonic() - started < 20
+    assert "Released v1" in result.stderr
+    assert run(["pgrep", "-f", "sleep 60$"], check=False).stdout == ""
+
+
+def test_every_line_of_the_log_reaches_the_pusher(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: printf 'a\\rb\\r\\nc\\000d\\n\\377\\n'\n"})
+    lines = remote_lines(repo.push().stderr)
+    log = server.log("app", 1).splitlines()
+    assert [line.rstrip() for line in log] == lines
+    assert "       a" in lines and "       b" in lines
+
+
+def test_ledger_versions_are_never_reused(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: exit 1\n"})
+    repo.push()
+    repo.commit({"Procfile": "release: true\n"})
+    repo.push()
+    assert [r["version"] for r in server.releases("app")] == [2, 1]
+    assert subprocess.run(["test", "-L", str(server.root / "apps/app/current")]).returncode == 0
