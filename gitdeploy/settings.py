@@ -168,7 +168,7 @@ def _validate(data: Mapping[Any, Any], schema: _Schema, prefix: str,
         rule = schema.get(key) if isinstance(key, str) else None
         if rule is None:
             close = difflib.get_close_matches(str(key), list(schema), n=1)
-            hint = f" (did you mean {prefix}{close[0]!r}?)" if close else ""
+            hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
             errors.append(f"unknown key {dotted!r}{hint}")
         elif isinstance(rule, Mapping):
             if not isinstance(value, Mapping):
