@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from gitdeploy import gitrepo, names
+from gitdeploy import gitcli, names
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.fsops import atomic_write, private_dir, read_link, remove_file, remove_tree
 from gitdeploy.ledger import Release
@@ -47,7 +47,7 @@ def create_app(server: Server, app: str) -> None:
                  layout.logs_dir(app), layout.tmp_dir(app), layout.locks_dir(app)):
         private_dir(path)
     if not (layout.repo(app) / "HEAD").exists():
-        gitrepo.init_bare(layout.repo(app))
+        gitcli.init_bare(layout.repo(app))
     install_hook(server, app)
     ledger.create_app(app)
 

@@ -1,19 +1,25 @@
-"""The `gitdeploy` command: parse, call, render. Only this module prints errors."""
+"""The `gitdeploy` command: parse, call, render. Only this module prints errors.
+
+Commands that need dulwich (deploy, the hook) or the worker import them when they run, so
+quick commands such as `releases` start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitdeploy import __version__, apps, events, names, oplog, render
+from gitdeploy import __version__, apps, configure, events, names, oplog, render
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError, UsageError
 from gitdeploy.layout import default_root
+from gitdeploy.rollback import request_promote, request_rollback, rollback_eligibility
 from gitdeploy.server import Server
 
 Handler = Callable[[Server, argparse.Namespace], int]
@@ -120,8 +126,6 @@ def cmd_releases(server: Server, args: argparse.Namespace) -> int:
 
 
 def cmd_releases_info(server: Server, args: argparse.Namespace) -> int:
-    from gitdeploy.rollback import rollback_eligibility
-
     app = app_of(server, args)
     current = apps.current_version(server, app)
     release = release_of(server, app, version_arg(args.version, current, app))
@@ -149,6 +153,74 @@ def cmd_releases_output(server: Server, args: argparse.Namespace) -> int:
                 sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
     return EXIT_OK
+
+
+# --- config vars, rollback, promotion ------------------------------------------------------
+
+
+def cmd_config(server: Server, args: argparse.Namespace) -> int:
+    app = app_of(server, args)
+    config = apps.current_config(server, app)
+    if args.json:
+        out(json.dumps(config, indent=2, ensure_ascii=False))
+    elif args.shell:
+        for key in sorted(config):
+            out(f"{key}={shlex.quote(config[key])}")
+    else:
+        out(f"=== {app} Config Vars")
+        width = max((len(key) for key in config), default=0) + 1
+        for key in sorted(config):
+            lines = config[key].split("\n")
+            out(f"{key + ':':<{width}} {lines[0]}")
+            for line in lines[1:]:
+                out(f"{'':<{width}} {line}")
+    return EXIT_OK
+
+
+def cmd_config_get(server: Server, args: argparse.Namespace) -> int:
+    app = app_of(server, args)
+    config = apps.current_config(server, app)
+    if args.key not in config:
+        raise GitdeployError(f"{names.config_key(args.key)} is not set on {app}")
+    out(config[args.key])
+    return EXIT_OK
+
+
+def _config_change(server: Server, args: argparse.Namespace, setting: bool) -> int:
+    app = app_of(server, args)
+    change = configure.set_vars if setting else configure.unset_vars
+    release = change(server, app, args.pairs)
+    if release is None:
+        out(f"Stored for {app}'s first release (nothing is live yet, so no release was made)")
+        return EXIT_OK
+    return events.exit_code(events.follow(server, app, release.version))
+
+
+def cmd_config_set(server: Server, args: argparse.Namespace) -> int:
+    return _config_change(server, args, setting=True)
+
+
+def cmd_config_unset(server: Server, args: argparse.Namespace) -> int:
+    return _config_change(server, args, setting=False)
+
+
+def cmd_rollback(server: Server, args: argparse.Namespace) -> int:
+    app = app_of(server, args)
+    version = names.version(args.version) if args.version else None
+    release, before = request_rollback(server, app, version)
+    final = events.follow(server, app, release.version)
+    code = events.exit_code(final)
+    if code == EXIT_OK and before is not None:
+        out(f"To undo, run: gitdeploy rollback -a {app} v{before}")
+    return code
+
+
+def cmd_promote(server: Server, args: argparse.Namespace) -> int:
+    source = app_of(server, args)
+    server.app(args.to)
+    apps.reconcile(server, args.to)
+    release = request_promote(server, source, args.to)
+    return events.exit_code(events.follow(server, args.to, release.version))
 
 
 # --- internal: the hook and the worker -----------------------------------------------------
@@ -212,6 +284,22 @@ def build_parser() -> Parser:
     p = command("releases:output", cmd_releases_output, "a release's log")
     p.add_argument("version", nargs="?", metavar="vN")
     p.add_argument("--follow", "-f", action="store_true", help="tail it until it ends")
+
+    p = command("rollback", cmd_rollback, "new release from vN's slug and config "
+                "(default: the release before the live one)")
+    p.add_argument("version", nargs="?", metavar="vN")
+    p = command("config", cmd_config, "show config vars")
+    shape = p.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--shell", action="store_true", help="KEY='value' lines")
+    p = command("config:get", cmd_config_get, "print one config var's value")
+    p.add_argument("key", metavar="KEY")
+    p = command("config:set", cmd_config_set, "set config vars: a new release")
+    p.add_argument("pairs", nargs="+", metavar="KEY=VALUE")
+    p = command("config:unset", cmd_config_unset, "remove config vars: a new release")
+    p.add_argument("pairs", nargs="+", metavar="KEY")
+    p = command("promote", cmd_promote, "new release of DST from the app's live slug")
+    p.add_argument("--to", required=True, metavar="DST")
 
     p = command("hook", cmd_hook, None, app=False)
     p.add_argument("hook")

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from gitdeploy import events
 from gitdeploy.errors import UsageError
-from gitdeploy.gitrepo import ZERO_SHA, GitRepo
+from gitdeploy.gitcli import ZERO_SHA
+from gitdeploy.gitrepo import GitRepo
 from gitdeploy.ledger import Release
 from gitdeploy.procfile import parse_procfile
 from gitdeploy.server import Server

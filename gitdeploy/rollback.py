@@ -1,8 +1,9 @@
-"""Rollback and promotion: new releases from an existing release's slug."""
+"""Rollback and promotion: new releases from an existing release's slug and config."""
 
 from __future__ import annotations
 
-from gitdeploy import apps, retention
+from gitdeploy import apps, events, retention
+from gitdeploy.errors import UsageError
 from gitdeploy.ledger import Release
 from gitdeploy.server import Server
 from gitdeploy.states import Status
@@ -30,3 +31,35 @@ def rollback_eligibility(server: Server, app: str, release: Release) -> tuple[bo
         return False, "its slug was pruned"
     return True, "its slug is kept"
 
+
+
+def request_rollback(server: Server, app: str, version: int | None) -> tuple[Release, int | None]:
+    """Start `Rollback to vN`; returns it and the release live before (to undo with)."""
+    current = apps.current_version(server, app)
+    target = version if version is not None else default_target(server, app)
+    if target is None:
+        raise UsageError(f"{app} has no earlier succeeded release to roll back to")
+    release = server.ledger.release(app, target)
+    if release is None:
+        raise UsageError(f"{app} has no release v{target}")
+    eligible, why = rollback_eligibility(server, app, release)
+    if not eligible and release.version != current:
+        raise UsageError(f"cannot roll back to v{target}: {why}")
+    started = events.start(server, app, kind="rollback", description=f"Rollback to v{target}",
+                           commit=release.commit, request={"version": target})
+    return started, current
+
+
+def request_promote(server: Server, source: str, target: str) -> Release:
+    """Start `Promote SRC vN` on ``target`` from the source app's live slug."""
+    server.app(source)
+    server.app(target)
+    if source == target:
+        raise UsageError("promote needs two different apps")
+    version = apps.current_version(server, source)
+    if version is None:
+        raise UsageError(f"{source} has no live release to promote")
+    release = server.ledger.release(source, version)
+    return events.start(server, target, kind="promote", description=f"Promote {source} v{version}",
+                        commit=release.commit if release else None,
+                        request={"source_app": source, "source_version": version})

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 POLL_SECONDS = 0.01
-CHECK_SECONDS = 0.1
+CHECK_SECONDS = 0.02
 STALL_LIMIT = 5.0
 CHUNK = 4096  # <= PIPE_BUF: once poll() says a pipe is writable, this much never blocks
 

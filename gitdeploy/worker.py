@@ -18,7 +18,7 @@ from gitdeploy.configvars import ConfigChange, release_environment, render_env_f
 from gitdeploy.errors import GitdeployError
 from gitdeploy.events import worker_alive
 from gitdeploy.fsops import atomic_write, read_regular_file, remove_file, remove_tree, swap_symlink
-from gitdeploy.gitrepo import archive_into
+from gitdeploy.gitcli import archive_into
 from gitdeploy.ledger import Release
 from gitdeploy.locks import FileLock, wait_until_free
 from gitdeploy.output import Masker, header, indent, warning
@@ -164,11 +164,13 @@ class Worker:
             return self._prepare_from_commit(str(request["commit"]))
         current = apps.current_version(self.server, self.app)
         if kind == "config":
-            if current is None:
-                raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE, "no release is live to configure")
             change = ConfigChange(set=dict(request.get("set", {})),
                                   unset=tuple(request.get("unset", ())))
             config = change.apply(apps.current_config(self.server, self.app))
+            if current is None:  # the releases ahead of this one all failed
+                self.ledger.set_initial_config(self.app, config)
+                raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE, "no release is live: the change "
+                                     "was stored for the first release")
             return self._prepare_from_release(self.app, current, config)
         if kind == "rollback":
             target = self.ledger.release(self.app, int(request["version"]))
