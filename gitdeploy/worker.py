@@ -31,6 +31,10 @@ from gitdeploy.slug import create_slug, extract_slug, share_slug
 from gitdeploy.states import Reason, Status
 
 
+def human_size(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{max(1, round(size / 1e3))} kB"
+
+
 class ReleaseFailure(Exception):
     def __init__(self, reason: Reason, detail: str | None = None) -> None:
         super().__init__(detail or reason.value)
@@ -212,7 +216,7 @@ class Worker:
             os.rename(build_dir, self.layout.release_dir(self.app, self.version))
         except (GitdeployError, OSError) as exc:
             raise ReleaseFailure(Reason.BUILD_FAILED, f"creating the slug failed: {exc}") from None
-        self.log.header(f"Slug compressed: {size / 1e6:.1f} MB")
+        self.log.header(f"Slug compressed: {human_size(size)}")
         return Prepared(procfile, settings, config, sha)
 
     def _prepare_from_release(self, source_app: str, source_version: int,
