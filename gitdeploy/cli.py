@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gitdeploy import __version__, apps, configure, events, names, oplog, render
+from gitdeploy import __version__, apps, client, configure, events, keys, names, oplog, render
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError, UsageError
 from gitdeploy.layout import default_root
 from gitdeploy.rollback import request_promote, request_rollback, rollback_eligibility
@@ -80,6 +80,8 @@ def cmd_apps(server: Server, args: argparse.Namespace) -> int:
     rows = []
     now = datetime.now(UTC)
     for name in server.ledger.apps():
+        if not server.visible(name):
+            continue
         apps.reconcile(server, name)
         version = apps.current_version(server, name)
         release = server.ledger.release(name, version) if version else None
@@ -223,7 +225,62 @@ def cmd_promote(server: Server, args: argparse.Namespace) -> int:
     return events.exit_code(events.follow(server, args.to, release.version))
 
 
-# --- internal: the hook and the worker -----------------------------------------------------
+# --- ssh access ----------------------------------------------------------------------------
+
+
+def cmd_keys(server: Server, args: argparse.Namespace) -> int:
+    found = keys.load(server) if server.exists() else []
+    if args.json:
+        out(json.dumps([{"name": k.name, "fingerprint": k.fingerprint, "admin": k.admin,
+                         "apps": list(k.apps)} for k in found], indent=2))
+        return EXIT_OK
+    out("=== Keys")
+    rows = [(k.name, k.fingerprint, "admin" if k.admin else "apps: " + (", ".join(k.apps) or "-"))
+            for k in found]
+    for line in render.table(rows):
+        out(line)
+    return EXIT_OK
+
+
+def cmd_keys_add(server: Server, args: argparse.Namespace) -> int:
+    apps_given = [a for a in (args.apps or "").split(",") if a]
+    key = keys.add(server, args.name, sys.stdin.read(65536), args.admin, apps_given)
+    rights = "admin" if key.admin else "apps: " + (", ".join(key.apps) or "none yet")
+    out(f"Added key {key.name} ({key.fingerprint}, {rights}) to {keys.authorized_keys_path()}")
+    return EXIT_OK
+
+
+def cmd_keys_remove(server: Server, args: argparse.Namespace) -> int:
+    keys.remove(server, args.name)
+    out(f"Removed key {args.name}")
+    return EXIT_OK
+
+
+def cmd_setup(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.serversetup import setup
+
+    key = None
+    if args.admin_key:
+        key = (sys.stdin.read(65536) if args.admin_key == "-"
+               else Path(args.admin_key).read_text(errors="replace"))
+    setup(args.user, args.root, key, out)
+    return EXIT_OK
+
+
+def cmd_help(server: Server, args: argparse.Namespace) -> int:
+    build_parser().print_help()
+    return EXIT_OK
+
+
+# --- internal: the hook, the worker, the ssh forced command --------------------------------
+
+
+def cmd_ssh_command(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.dispatch import ssh_command
+
+    raw = os.environb.get(b"SSH_ORIGINAL_COMMAND", b"")
+    os.environ.pop("GITDEPLOY_APP", None)  # an app comes from -a over ssh, nothing else
+    return ssh_command(server, args.key, raw, build_parser().parse_args)
 
 
 def cmd_hook(server: Server, args: argparse.Namespace) -> int:
@@ -253,6 +310,8 @@ def build_parser() -> Parser:
     parser = Parser(prog="gitdeploy", description="git push deploys with a release phase")
     parser.add_argument("--root", type=Path, help="server root (default: $GITDEPLOY_ROOT, "
                         "else ~/.gitdeploy)")
+    parser.add_argument("--remote", metavar="NAME", help="in a checkout: run on the server of "
+                        "this git remote (default: deploy)")
     parser.add_argument("--version", action="version", version=f"gitdeploy {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
@@ -301,6 +360,21 @@ def build_parser() -> Parser:
     p = command("promote", cmd_promote, "new release of DST from the app's live slug")
     p.add_argument("--to", required=True, metavar="DST")
 
+    p = command("keys", cmd_keys, "ssh keys and their rights", app=False)
+    p.add_argument("--json", action="store_true")
+    p = command("keys:add", cmd_keys_add, "add an ssh public key (read from stdin)", app=False)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--admin", action="store_true", help="may do everything")
+    p.add_argument("--apps", metavar="A,B", help="the apps this key may use")
+    p = command("keys:remove", cmd_keys_remove, "remove an ssh key", app=False)
+    p.add_argument("name", metavar="NAME")
+    command("help", cmd_help, "this list", app=False)
+    p = command("setup", cmd_setup, "set this machine up as a server (as root)", app=False)
+    p.add_argument("--user", default="deploy", help="the deploy user (default: deploy)")
+    p.add_argument("--admin-key", metavar="FILE", help="the first admin's public key ('-': stdin)")
+
+    p = command("ssh-command", cmd_ssh_command, None, app=False)
+    p.add_argument("--key", required=True)
     p = command("hook", cmd_hook, None, app=False)
     p.add_argument("hook")
     p.add_argument("name", metavar="APP")
@@ -311,6 +385,33 @@ def build_parser() -> Parser:
     return parser
 
 
+LOCAL_ONLY = frozenset({"hook", "worker", "ssh-command", "help", "setup"})
+
+
+def remote_for(args: argparse.Namespace) -> client.Remote | None:
+    """Client mode, unless a local server root is named (--root or $GITDEPLOY_ROOT)."""
+    if args.command in LOCAL_ONLY or args.root or os.environ.get("GITDEPLOY_ROOT"):
+        return None
+    return client.find_remote(args.remote)
+
+
+def remote_words(argv: list[str], args: argparse.Namespace, remote: client.Remote) -> list[str]:
+    """The words to run on the server: global options dropped, ``-a APP`` inferred."""
+    words: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--remote":
+            skip = True
+        elif not word.startswith("--remote="):
+            words.append(word)
+    position = words.index(args.command)
+    if hasattr(args, "app") and args.app is None:
+        words[position + 1 : position + 1] = ["-a", remote.app]
+    return words[position:]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     server: Server | None = None
@@ -319,6 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_OK
+        remote = remote_for(args)
+        if remote is not None:
+            client.run_remote(remote, remote_words(list(sys.argv[1:] if argv is None else argv),
+                                                   args, remote))
         server = Server(args.root or default_root())
         result: int = args.handler(server, args)
         return result

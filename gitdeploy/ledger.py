@@ -293,7 +293,7 @@ class Ledger:
 
     # --- keys (ssh access) --------------------------------------------------------------
 
-    def keys(self) -> list[sqlite3.Row]:
+    def key_rows(self) -> list[sqlite3.Row]:
         return list(self.db.execute("SELECT * FROM keys ORDER BY name"))
 
     def key(self, name: str) -> sqlite3.Row | None:

@@ -11,6 +11,7 @@ from gitdeploy.errors import UsageError
 from gitdeploy.fsops import private_dir
 from gitdeploy.layout import Layout
 from gitdeploy.ledger import AppRecord, Ledger
+from gitdeploy.sshcommand import Access
 
 
 def acting_user() -> str:
@@ -19,10 +20,15 @@ def acting_user() -> str:
 
 
 class Server:
-    def __init__(self, root: Path, user: str | None = None) -> None:
+    def __init__(self, root: Path, user: str | None = None,
+                 access: Access | None = None) -> None:
         self.layout = Layout(root.absolute())
         self.user = user or acting_user()
+        self.access = access  # set when acting for an ssh key; None: the server's own user
         self._ledger: Ledger | None = None
+
+    def visible(self, app: str) -> bool:
+        return self.access is None or self.access.can(app)
 
     @property
     def root(self) -> Path:

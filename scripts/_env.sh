@@ -36,7 +36,11 @@ gd_venv() {  # gd_venv EXTRAS : create/refresh the venv, install gitdeploy; prin
         venv=/var/tmp/gitdeploy-venv-$(printf '%s' "$here" | md5sum | cut -c1-12)
     fi
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" >&2
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check ".$extras" >&2
+    # Editable when the venv sits in the checkout (so edits need no reinstall); a wheel when
+    # it had to go elsewhere because other users cannot reach the checkout.
+    local editable=-e
+    case "$venv" in "$here"/*) ;; *) editable= ;; esac
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check $editable ".$extras" >&2
     chmod -R a+rX "$venv"
     echo "$venv"
 }

@@ -45,7 +45,8 @@ def test_valid(text: bytes | None, path: str, expected: Any) -> None:
     ("text", "message"),
     [
         (b"relase: {}", "unknown key 'relase' (did you mean 'release'?)"),
-        (b"release:\n  timout: 3", "unknown key 'release.timout' (did you mean 'release.timeout'?)"),
+        (b"release:\n  timout: 3",
+         "unknown key 'release.timout' (did you mean 'release.timeout'?)"),
         (b"colour: red", "unknown key 'colour'"),
         (b"release: 3", "release: must be a mapping"),
         (b"release:\n  timeout: -5", "release.timeout: must not be negative"),

@@ -177,7 +177,8 @@ def test_config_before_the_first_deploy_makes_no_release(make_app: MakeApp, serv
 
 def test_values_round_trip_exactly(make_app: MakeApp, server: Server, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    repo = make_app("app", {"Procfile": f"release: printf '%s|%s|%s' \"$A\" \"$B\" \"$C\" > {out}\n"})
+    release = f"release: printf '%s|%s|%s' \"$A\" \"$B\" \"$C\" > {out}\n"
+    repo = make_app("app", {"Procfile": release})
     repo.push()
     values = {"A": "x=y==z", "B": "line one\nline 'two' \"$HOME\" `x` \\", "C": "ünïcødé ✓"}
     server.gd("config:set", "-a", "app", *(f"{k}={v}" for k, v in values.items()))

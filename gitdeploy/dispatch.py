@@ -1,0 +1,91 @@
+"""The ``authorized_keys`` forced command: run what an ssh key asked for, if it may.
+
+sshd starts ``gitdeploy --root ROOT ssh-command --key NAME`` and puts the client's words in
+``$SSH_ORIGINAL_COMMAND``. They are parsed (sshcommand.parse), checked against the key's
+rights, and then either git's transport is exec'd on the app's repository or one gitdeploy
+command runs, with the key's name as the acting user. Nothing else ever runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from argparse import Namespace
+
+from gitdeploy import apps, keys, names, sshcommand
+from gitdeploy.errors import EXIT_OK, UsageError
+from gitdeploy.server import Server
+from gitdeploy.sshcommand import Access, CommandRequest, GitRequest
+
+
+def access_for(server: Server, key_name: str) -> Access:
+    key = keys.get(server, key_name)
+    if key is None:
+        raise UsageError(f"key {key_name!r} is not known to this server")
+    return Access(key.name, key.admin, frozenset(key.apps))
+
+
+def help_text(access: Access) -> str:
+    allowed = sorted(sshcommand.SSH_COMMANDS if access.admin
+                     else sshcommand.APP_COMMANDS | sshcommand.OPEN_COMMANDS)
+    rights = "admin" if access.admin else "apps: " + (", ".join(sorted(access.apps)) or "-")
+    return "\n".join([
+        f"gitdeploy: you are {access.key!r} ({rights})",
+        "  git push/fetch: git remote add deploy USER@HOST:APP",
+        "  commands: " + ", ".join(allowed),
+        "  e.g.: ssh USER@HOST releases -a APP",
+    ])
+
+
+def refuse_unless_allowed(access: Access, command: str, involved: list[str]) -> None:
+    reason = sshcommand.denial(access, command, involved)
+    if reason is not None:
+        raise UsageError(f"refused: {reason}")
+
+
+def serve_git(server: Server, access: Access, request: GitRequest) -> int:
+    app = request.app
+    refuse_unless_allowed(access, "push" if request.service == "receive-pack" else "fetch",
+                          [app])
+    if server.ledger.app(app) is None:
+        if request.service == "receive-pack" and access.admin:
+            apps.create_app(server, app)
+            print(f"-----> Created app {app}", file=sys.stderr, flush=True)
+        else:  # the same sentence as for an app the key may not see
+            raise UsageError(f"refused: key {access.key!r} has no access to app {app!r}")
+    program = shutil.which(f"git-{request.service}")
+    argv = [program] if program else ["git", request.service]
+    env = {**os.environ, "GITDEPLOY_USER": access.key}
+    os.execvpe(argv[0], [*argv, str(server.layout.repo(app))], env)
+    return EXIT_OK  # not reached
+
+
+def involved_apps(args: Namespace) -> list[str]:
+    found = [value for value in (getattr(args, "app", None), getattr(args, "to", None)) if value]
+    return [names.app_name(app) for app in found]
+
+
+def ssh_command(server: Server, key_name: str, raw: bytes,
+                parse_command: object) -> int:
+    """Dispatch one ssh request. ``parse_command(argv) -> Namespace`` is the CLI's parser."""
+    access = access_for(server, key_name)
+    server.user = access.key
+    server.access = access
+    request = sshcommand.parse(raw)
+    if request is None:
+        print(help_text(access))
+        return EXIT_OK
+    if isinstance(request, GitRequest):
+        return serve_git(server, access, request)
+    assert isinstance(request, CommandRequest) and callable(parse_command)
+    args: Namespace = parse_command(list(request.argv))
+    if args.command == "help":
+        print(help_text(access))
+        return EXIT_OK
+    involved = involved_apps(args)
+    if args.command in sshcommand.APP_COMMANDS and not involved:
+        raise UsageError("no app given: use -a APP")
+    refuse_unless_allowed(access, args.command, involved)
+    result: int = args.handler(server, args)
+    return result
