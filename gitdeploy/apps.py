@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from gitdeploy import gitcli, names
-from gitdeploy.errors import GitdeployError, UsageError
+from gitdeploy.errors import UsageError
 from gitdeploy.fsops import atomic_write, private_dir, read_link, remove_file, remove_tree
 from gitdeploy.ledger import Release
 from gitdeploy.locks import FileLock, is_held
@@ -50,22 +50,6 @@ def create_app(server: Server, app: str) -> None:
         gitcli.init_bare(layout.repo(app))
     install_hook(server, app)
     ledger.create_app(app)
-
-
-def destroy_app(server: Server, app: str, confirm: str | None) -> None:
-    server.app(app)
-    if confirm != app:
-        raise UsageError(f"destroying {app!r} removes its code, releases and config: "
-                         f"confirm with --confirm {app}")
-    lock = FileLock(server.layout.app_lock(app))
-    if not lock.acquire(timeout=0):
-        raise GitdeployError(f"a release of {app!r} is in progress; try again when it ends")
-    try:
-        server.ledger.delete_app(app)
-        remove_tree(server.layout.repo(app))
-        remove_tree(server.layout.app_dir(app))
-    finally:
-        lock.release()
 
 
 def current_version(server: Server, app: str) -> int | None:

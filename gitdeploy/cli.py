@@ -98,7 +98,9 @@ def cmd_apps(server: Server, args: argparse.Namespace) -> int:
 
 
 def cmd_apps_destroy(server: Server, args: argparse.Namespace) -> int:
-    apps.destroy_app(server, args.name, args.confirm)
+    from gitdeploy.destroy import destroy_app
+
+    destroy_app(server, args.name, args.confirm)
     out(f"Destroyed {args.name}")
     return EXIT_OK
 
@@ -223,6 +225,63 @@ def cmd_promote(server: Server, args: argparse.Namespace) -> int:
     apps.reconcile(server, args.to)
     release = request_promote(server, source, args.to)
     return events.exit_code(events.follow(server, args.to, release.version))
+
+
+# --- processes -----------------------------------------------------------------------------
+
+
+def _uptime(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def cmd_ps(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy import processes
+
+    app = app_of(server, args)
+    found = processes.status(server, app)
+    if args.json:
+        out(json.dumps([{"process": p.name, "state": p.state, "pid": p.pid,
+                         "uptime_seconds": p.uptime, "port": p.port} for p in found], indent=2))
+        return EXIT_OK
+    out(f"=== {app} Processes")
+    rows = [(p.name, p.state, f"pid {p.pid}" if p.pid else "-", f"up {_uptime(p.uptime)}",
+             f"port {p.port}" if p.port else "") for p in found]
+    for line in render.table(rows) or [f"{app} runs no processes"]:
+        out(line)
+    return EXIT_OK
+
+
+def cmd_ps_scale(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy import processes
+
+    app = app_of(server, args)
+    changes = processes.parse_scale(args.pairs)
+    processes.scale(server, app, changes)
+    out("Scaled " + ", ".join(f"{kind}={count}" for kind, count in changes.items()))
+    return EXIT_OK
+
+
+def cmd_ps_restart(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy import processes
+
+    app = app_of(server, args)
+    out("Restarted " + ", ".join(processes.restart(server, app, args.type)))
+    return EXIT_OK
+
+
+def cmd_logs(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy import processes
+
+    app = app_of(server, args)
+    if args.num < 1:
+        raise UsageError("-n must be at least 1")
+    processes.logs(server, app, args.num, args.tail, out)
+    return EXIT_OK
 
 
 # --- ssh access ----------------------------------------------------------------------------
@@ -360,6 +419,15 @@ def build_parser() -> Parser:
     p = command("promote", cmd_promote, "new release of DST from the app's live slug")
     p.add_argument("--to", required=True, metavar="DST")
 
+    p = command("ps", cmd_ps, "the app's processes")
+    p.add_argument("--json", action="store_true")
+    p = command("ps:scale", cmd_ps_scale, "set how many of each process type run")
+    p.add_argument("pairs", nargs="+", metavar="TYPE=N")
+    p = command("ps:restart", cmd_ps_restart, "restart the app's processes")
+    p.add_argument("type", nargs="?", metavar="TYPE")
+    p = command("logs", cmd_logs, "the processes' output")
+    p.add_argument("-n", "--num", type=int, default=100, help="lines per process (100)")
+    p.add_argument("--tail", "-t", action="store_true", help="keep printing new lines")
     p = command("keys", cmd_keys, "ssh keys and their rights", app=False)
     p.add_argument("--json", action="store_true")
     p = command("keys:add", cmd_keys_add, "add an ssh public key (read from stdin)", app=False)

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS apps (
     created_at TEXT NOT NULL,
     last_version INTEGER NOT NULL DEFAULT 0,
     initial_config TEXT NOT NULL DEFAULT '{}',
-    formation TEXT NOT NULL DEFAULT '{}'
+    formation TEXT NOT NULL DEFAULT '{}',
+    port_base INTEGER
 );
 CREATE TABLE IF NOT EXISTS releases (
     app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
@@ -87,6 +88,7 @@ class AppRecord:
     last_version: int
     initial_config: dict[str, str]
     formation: dict[str, int]
+    port_base: int | None
 
 
 def _release(row: sqlite3.Row) -> Release:
@@ -172,6 +174,7 @@ class Ledger:
             last_version=row["last_version"],
             initial_config=json.loads(row["initial_config"]),
             formation=json.loads(row["formation"]),
+            port_base=row["port_base"],
         )
 
     def apps(self) -> list[str]:
@@ -186,6 +189,20 @@ class Ledger:
     def set_formation(self, app: str, formation: dict[str, int]) -> None:
         with self.write() as db:
             db.execute("UPDATE apps SET formation = ? WHERE name = ?", (json.dumps(formation), app))
+
+    def claim_port_base(self, app: str, choose: Callable[[set[int]], int]) -> int:
+        """The app's block of ports: ``choose(taken)`` picks one the first time, atomically."""
+        with self.write() as db:
+            row = db.execute("SELECT port_base FROM apps WHERE name = ?", (app,)).fetchone()
+            if row is None:
+                raise KeyError(app)
+            if row[0] is not None:
+                return int(row[0])
+            taken = {r[0] for r in db.execute("SELECT port_base FROM apps "
+                                              "WHERE port_base IS NOT NULL")}
+            base = choose(taken)
+            db.execute("UPDATE apps SET port_base = ? WHERE name = ?", (base, app))
+            return base
 
     # --- releases -----------------------------------------------------------------------
 

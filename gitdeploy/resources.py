@@ -1,6 +1,6 @@
 """Files shipped with gitdeploy: the hook shim and the systemd unit templates.
 
-Installed, they are the packages ``gitdeploy.hooks`` and ``gitdeploy.systemd`` (mapped from
+Installed, they are the packages ``gitdeploy._hooks`` and ``gitdeploy._units`` (mapped from
 the repository's top-level ``hooks/`` and ``systemd/``); from a source checkout or an editable
 install they are read from those directories directly.
 """
@@ -16,13 +16,13 @@ _SOURCE = Path(__file__).resolve().parent.parent
 def _read(package: str, directory: str, name: str) -> str:
     try:
         return (resources.files(package) / name).read_text()
-    except (ModuleNotFoundError, FileNotFoundError):
+    except (ModuleNotFoundError, FileNotFoundError, TypeError):
         return (_SOURCE / directory / name).read_text()
 
 
 def hook_template() -> str:
-    return _read("gitdeploy.hooks", "hooks", "post-receive")
+    return _read("gitdeploy._hooks", "hooks", "post-receive")
 
 
 def unit_template(name: str) -> str:
-    return _read("gitdeploy.systemd", "systemd", name)
+    return _read("gitdeploy._units", "systemd", name)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitdeploy import apps, oplog
+from gitdeploy import apps, oplog, processes
 from gitdeploy.configvars import ConfigChange, release_environment, render_env_file
 from gitdeploy.errors import GitdeployError
 from gitdeploy.events import worker_alive
@@ -96,6 +96,8 @@ class Worker:
             raise GitdeployError(f"no release {self.name} of {app}")
         self.release: Release = release
         self.started = time.monotonic()
+        self.went_live = False
+        self.previous_live: int | None = None
 
     # --- the whole run -----------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class Worker:
         atomic_write(self.layout.env_file(self.app, self.version), render_env_file(env))
         self._to(Status.RELEASING)
         self._release_phase(prepared, env)
-        self._go_live()
+        self._go_live(prepared)
         self._succeed()
         self._prune(prepared.settings.keep_releases)
 
@@ -292,10 +294,65 @@ class Worker:
         if not result.ok:
             raise ReleaseFailure(Reason.RELEASE_FAILED, f"release command {result.describe()}")
 
-    def _go_live(self) -> None:
-        """Swap current.env, then current (each an atomic rename; recovery re-syncs the pair)."""
-        swap_symlink(self.layout.current_env(self.app), f"releases/{self.name}.env")
-        swap_symlink(self.layout.current(self.app), f"releases/{self.name}")
+    def _go_live(self, prepared: Prepared) -> None:
+        """Swap current.env, then current (each an atomic rename; recovery re-syncs the pair),
+        then run the processes; if a web process does not answer, go back."""
+        self.previous_live = apps.current_version(self.server, self.app)
+        self._point_current_at(self.version)
+        self.went_live = True
+        systemd = processes.manager()
+        if systemd is None:
+            if prepared.procfile.processes:
+                self.log.warn(processes.NO_MANAGER)
+            return
+        failure: tuple[str | None, str] | None
+        try:
+            running = processes.apply(self.server, systemd, self.app, self.version)
+        except GitdeployError as exc:
+            failure = (None, f"starting the processes failed: {exc}")
+        else:
+            if running:
+                self.log.header(f"Restarted {', '.join(p.name for p in running)}")
+            checked = processes.check_web(systemd, self.app, running,
+                                          prepared.settings.healthcheck)
+            failure = (checked[0].name, checked[1]) if checked else None
+        if failure is None:
+            return
+        process, why = failure
+        self.log.warn(why)
+        if process is not None:
+            self.log.warn(f"last lines of {process}:")
+            for line in processes.tail(self.server, systemd, self.app, process, 15):
+                self.log.line(line)
+        raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of {self.name} had "
+                             "already run: what it changed (migrations, data) stays applied")
+
+    def _point_current_at(self, version: int) -> None:
+        swap_symlink(self.layout.current_env(self.app), f"releases/v{version}.env")
+        swap_symlink(self.layout.current(self.app), f"releases/v{version}")
+
+    def _revert(self) -> None:
+        """A failing release that already went live hands `current` back to the one before
+        (or to none) and that release's processes are run again."""
+        previous = self.previous_live
+        if previous is None:
+            remove_file(self.layout.current(self.app))
+            remove_file(self.layout.current_env(self.app))
+        else:
+            self._point_current_at(previous)
+        systemd = processes.manager()
+        if systemd is None:
+            return
+        try:
+            if previous is None:
+                processes.stop_all(self.server, systemd, self.app)
+                self.log.header("Stopped the app's processes: no earlier release to go back to")
+            else:
+                processes.apply(self.server, systemd, self.app, previous)
+                self.log.header(f"Went back to v{previous}: its processes were restarted")
+        except GitdeployError as exc:
+            self.log.warn(f"going back to {f'v{previous}' if previous else 'nothing'}: "
+                          f"the processes could not be restarted: {exc}")
 
     def _succeed(self) -> None:
         seconds = time.monotonic() - self.started
@@ -307,6 +364,8 @@ class Worker:
     def _fail(self, reason: Reason, detail: str | None) -> None:
         if detail:
             self.log.warn(detail)
+        if self.went_live and apps.current_version(self.server, self.app) == self.version:
+            self._revert()
         apps.discard_release_files(self.server, self.app, self.version)
         for suffix in ("build", "extract"):
             remove_tree(self.layout.tmp_dir(self.app) / f"{self.name}.{suffix}")

@@ -1,0 +1,132 @@
+"""systemd units for an app's processes, rendered from templates. Pure: values in, files out.
+
+One service per process type and instance (``gitdeploy-shop.web.1.service``) and one target
+per app (``gitdeploy-shop.target``) that wants them all, so the app starts and stops as one.
+Each service runs its Procfile command with ``/bin/sh -c`` in the app's ``current``
+directory, with the live release's env file, and ``PORT``/``DYNO`` of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_SCALE = 1
+STOP_TIMEOUT = 30
+MAX_SCALE = 50
+PORT_BLOCK = 100  # ports reserved per app: web.N listens on base + N - 1
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Process:
+    type: str
+    instance: int
+    command: str
+    port: int | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.type}.{self.instance}"
+
+
+def unit_prefix(app: str) -> str:
+    return f"gitdeploy-{app}."
+
+
+def target_name(app: str) -> str:
+    return f"gitdeploy-{app}.target"
+
+
+def service_name(app: str, process: Process) -> str:
+    return f"gitdeploy-{app}.{process.type}.{process.instance}.service"
+
+
+def web_port(config: Mapping[str, str], allocated: int) -> int:
+    """web.1's port: the app's own PORT config var if it is a port number, else allocated."""
+    value = config.get("PORT", "")
+    if value.isdigit() and 1 <= int(value) <= 65535 - MAX_SCALE:
+        return int(value)
+    return allocated
+
+
+def processes(types: Mapping[str, str], scale: Mapping[str, int], port: int) -> list[Process]:
+    """Every instance to run: each Procfile type at its scale (default 1); web gets PORTs."""
+    found = []
+    for kind, command in types.items():
+        for instance in range(1, scale.get(kind, DEFAULT_SCALE) + 1):
+            found.append(Process(kind, instance, command,
+                                 port + instance - 1 if kind == "web" else None))
+    return found
+
+
+def escape_exec_argument(text: str) -> str:
+    """One double-quoted ExecStart= argument that systemd turns back into exactly ``text``:
+    backslashes and quotes are C-escaped, '%' (specifiers) and '$' (variables) doubled."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
+
+
+def escape_path(path: Path | str) -> str:
+    """A path in a unit setting: only '%' means something there."""
+    text = str(path)
+    if any(c in text for c in "\n\r"):
+        raise ValueError(f"a unit cannot name a path with a line break: {text!r}")
+    return text.replace("%", "%%")
+
+
+def exec_start(process: Process, env_binary: str = "/usr/bin/env") -> str:
+    """``env PORT=.. DYNO=.. /bin/sh -c "CMD"``: env sets them after EnvironmentFile= would
+    have overridden an Environment= line."""
+    assignments = [f"DYNO={process.name}"]
+    if process.port is not None:
+        assignments.insert(0, f"PORT={process.port}")
+    return " ".join([env_binary, *assignments, "/bin/sh", "-c",
+                     escape_exec_argument(process.command)])
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    for key, value in values.items():
+        template = template.replace(f"@{key}@", value)
+    return template
+
+
+def render(
+    app: str,
+    plan: list[Process],
+    *,
+    workdir: Path,
+    env_file: Path,
+    log_dir: Path | None,
+    service_template: str,
+    target_template: str,
+) -> list[UnitFile]:
+    """The app's unit files; output to ``log_dir/TYPE.N.log``, or to the journal if None."""
+    target = target_name(app)
+    units = []
+    for process in plan:
+        if log_dir is None:
+            output = "StandardOutput=journal\nStandardError=inherit"
+        else:
+            log = escape_path(log_dir / f"{process.name}.log")
+            output = f"StandardOutput=append:{log}\nStandardError=inherit"
+        units.append(UnitFile(service_name(app, process), _fill(service_template, {
+            "APP": app,
+            "PROCESS": process.name,
+            "TARGET": target,
+            "WORKDIR": escape_path(workdir),
+            "ENVFILE": escape_path(env_file),
+            "EXEC": exec_start(process),
+            "STOP_TIMEOUT": str(STOP_TIMEOUT),
+            "OUTPUT": output,
+            "SYSLOG_ID": f"gitdeploy-{app}.{process.name}",
+        })))
+    wants = " ".join(unit.name for unit in units)
+    units.append(UnitFile(target, _fill(target_template, {"APP": app, "WANTS": wants})))
+    return units

@@ -1,0 +1,258 @@
+"""Web processes under a real `systemd --user` manager, driven as a real deploy user."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.gd import GIT_IDENTITY, GITDEPLOY, wait_for
+from tests.support.systemd_user import UserManager, start_user_manager
+
+USER = "gdweb"
+SERVER = """\
+import http.server, os, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        text = " ".join([open("VERSION").read().strip(), os.environ.get("GREETING", "-"),
+                         f"pid={os.getpid()}", f"dyno={os.environ['DYNO']}"])
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(text.encode())
+print("listening on", os.environ["PORT"], flush=True)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+@pytest.fixture(scope="module")
+def manager() -> Iterator[UserManager]:
+    started = start_user_manager(USER)
+    yield started
+    started.stop()
+
+
+@dataclass
+class Web:
+    manager: UserManager
+    root: Path
+    work: Path
+    port: int
+
+    def run(self, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        done = self.manager.run_as(list(argv), env={**GIT_IDENTITY}, check=False, timeout=180)
+        result = subprocess.CompletedProcess(argv, done.returncode, done.stdout.decode(),
+                                             done.stderr.decode())
+        if check and result.returncode != 0:
+            raise AssertionError(f"{argv} exited {result.returncode}\n{result.stdout}\n"
+                                 f"{result.stderr}")
+        return result
+
+    def gd(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run(GITDEPLOY, "--root", str(self.root), *args, check=check)
+
+    def commit(self, files: dict[str, str]) -> None:
+        for name, text in files.items():
+            (self.work / name).write_text(text)
+        shutil.chown(self.work, USER, USER)
+        for path in self.work.rglob("*"):
+            shutil.chown(path, USER, USER)
+        self.run("git", "-C", str(self.work), "add", "-A")
+        self.run("git", "-C", str(self.work), "commit", "-q", "-m", "change")
+
+    def push(self, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.run("git", "-C", str(self.work), "push", "deploy", "main", check=check)
+
+    def deploy(self, version: str, procfile: str = "web: python3 server.py\n",
+               **files: str) -> subprocess.CompletedProcess[str]:
+        self.commit({"Procfile": procfile, "server.py": SERVER, "VERSION": version, **files})
+        return self.push()
+
+
+def fetch(port: int) -> str | None:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3)
+        connection.request("GET", "/")
+        return connection.getresponse().read().decode()
+    except OSError:
+        return None
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def pid_of(page: str | None) -> str:
+    assert page is not None
+    return page.split("pid=")[1].split()[0]
+
+
+@pytest.fixture
+def web(manager: UserManager) -> Iterator[Web]:
+    home = Path(manager.home)
+    root = home / f"gd-{uuid.uuid4().hex[:8]}"
+    work = home / f"work-{uuid.uuid4().hex[:8]}"
+    port = random.randrange(20000, 40000, 100)
+    os.environ["GITDEPLOY_PORT_BASE"] = str(port)  # read by processes run as the user
+    site = Web(manager, root, work, port)
+    manager.env["GITDEPLOY_PORT_BASE"] = str(port)
+    site.gd("apps:create", "shop")
+    site.run("git", "init", "-q", "-b", "main", str(work))
+    site.run("git", "-C", str(work), "remote", "add", "deploy", str(root / "repos/shop.git"))
+    yield site
+    manager.systemctl("stop", "gitdeploy-*", check=False)
+    for unit in (home / ".config/systemd/user").glob("gitdeploy-*"):
+        unit.unlink()
+    shutil.rmtree(home / ".config/systemd/user/default.target.wants", ignore_errors=True)
+    manager.systemctl("daemon-reload", check=False)
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(work, ignore_errors=True)
+    os.environ.pop("GITDEPLOY_PORT_BASE", None)
+
+
+def test_deploy_serves_and_a_new_release_restarts_it(web: Web) -> None:
+    result = web.deploy("v-one")
+    assert "Restarted web.1" in result.stderr and "Released v1" in result.stderr
+    first = fetch(web.port)
+    assert first is not None and first.startswith("v-one - ") and "dyno=web.1" in first
+    web.deploy("v-two")
+    second = fetch(web.port)
+    assert second is not None and second.startswith("v-two")
+    assert pid_of(first) != pid_of(second)
+    ps = json.loads(web.gd("ps", "-a", "shop", "--json").stdout)
+    assert [(p["process"], p["port"]) for p in ps] == [("web.1", web.port)]
+    server_pid = int(pid_of(second))  # the unit's main pid is its /bin/sh, or the server
+    assert ps[0]["pid"] in (server_pid, parent_of(server_pid))
+    assert ps[0]["state"] == "active (running)"
+    table = web.gd("ps", "-a", "shop").stdout
+    assert "web.1" in table and f"port {web.port}" in table
+
+
+def test_scale_runs_more_web_processes_without_a_release(web: Web) -> None:
+    web.deploy("v-one")
+    web.gd("ps:scale", "-a", "shop", "web=2")
+    pages = [wait_for(lambda p=p: fetch(p), 20, what=f"port {p}") for p in
+             (web.port, web.port + 1)]
+    assert "dyno=web.1" in pages[0] and "dyno=web.2" in pages[1]
+    assert pid_of(pages[0]) != pid_of(pages[1])
+    assert len(json.loads(web.gd("releases", "-a", "shop", "--json").stdout)) == 1
+    web.gd("ps:scale", "-a", "shop", "web=1")
+    wait_for(lambda: fetch(web.port + 1) is None, 20, what="web.2 to stop")
+    assert pid_of(fetch(web.port)) == pid_of(pages[0])  # scaling down left web.1 alone
+    bad = web.gd("ps:scale", "-a", "shop", "nosuch=1", check=False)
+    assert bad.returncode == 2 and "no process type nosuch" in bad.stderr
+    assert web.gd("ps:scale", "-a", "shop", "web=x", check=False).returncode == 2
+
+
+def test_removing_a_type_stops_it(web: Web) -> None:
+    web.deploy("v-one", "web: python3 server.py\nclock: exec sleep 1000\n")
+    states = {p["process"]: p for p in json.loads(web.gd("ps", "-a", "shop", "--json").stdout)}
+    clock_pid = states["clock.1"]["pid"]
+    assert states["clock.1"]["state"] == "active (running)" and clock_pid
+    web.deploy("v-two")
+    assert [p["process"] for p in json.loads(web.gd("ps", "-a", "shop", "--json").stdout)] == [
+        "web.1"]
+    wait_for(lambda: not Path(f"/proc/{clock_pid}").exists(), 20, what="clock.1 to stop")
+    assert not list((Path(web.manager.home) / ".config/systemd/user").glob("*clock*"))
+
+
+def test_a_web_that_exits_at_start_is_reverted(web: Web) -> None:
+    web.deploy("v-one")
+    before = fetch(web.port)
+    web.commit({"Procfile": "release: echo migrated\nweb: echo 'cannot bind: boom' >&2; exit 1\n",
+                "gitdeploy.yml": "healthcheck:\n  timeout: 20\n"})
+    result = web.push()
+    text = result.stderr
+    assert "web.1 exited instead of serving" in text
+    assert "cannot bind: boom" in text                           # its last lines
+    assert "Went back to v1" in text
+    assert "already run" in text                                 # said plainly
+    assert "Release v2 failed: web check failed — v1 is still live" in text
+    v2 = json.loads(web.gd("releases:info", "-a", "shop", "v2", "--json").stdout)
+    assert (v2["status"], v2["reason"]) == ("failed", "web check failed")
+    assert os.readlink(web.root / "apps/shop/current") == "releases/v1"
+    page = wait_for(lambda: fetch(web.port), 20, what="v1 to serve again")
+    assert page.startswith("v-one") and before is not None
+
+
+def test_a_web_that_never_listens_fails_the_check(web: Web) -> None:
+    web.commit({"Procfile": "web: exec sleep 1000\n", "server.py": SERVER, "VERSION": "x",
+                "gitdeploy.yml": "healthcheck:\n  timeout: 2\n"})
+    result = web.push()
+    assert f"did not answer a TCP connection on port {web.port} within 2 s" in result.stderr
+    assert "Stopped the app's processes: no earlier release to go back to" in result.stderr
+    assert not (web.root / "apps/shop/current").exists()
+    assert web.gd("ps", "-a", "shop", "--json").stdout.strip() == "[]"
+
+
+def test_healthcheck_path(web: Web) -> None:
+    result = web.deploy("v-one", **{"gitdeploy.yml": "healthcheck:\n  path: /ready\n"})
+    assert "Released v1" in result.stderr
+
+
+def test_a_config_change_reaches_the_running_process(web: Web) -> None:
+    web.deploy("v-one")
+    assert fetch(web.port).split()[1] == "-"  # type: ignore[union-attr]
+    result = web.gd("config:set", "-a", "shop", "GREETING=hello")
+    assert "Restarted web.1" in result.stdout
+    page = wait_for(lambda: fetch(web.port), 20)
+    assert page.split()[1] == "hello"
+
+
+def test_commands_run_exactly_as_in_a_shell(web: Web) -> None:
+    out = Path(web.manager.home) / f"out-{uuid.uuid4().hex[:6]}"
+    command = (f"printf '%s %%d|%s|%s\\n' \"$GREETING\" 'it''s' \"a\\\"b\" > {out} && "
+               f"echo '$HOME' \"${{GREETING}}x\" 100% `echo tick` $((6*7)) >> {out}; "
+               "exec sleep 1000")
+    web.gd("config:set", "-a", "shop", "GREETING=hi there")
+    web.deploy("v-one", f"web: python3 server.py\nprinter: {command}\n")
+    produced = wait_for(lambda: out.exists() and out.read_text().count("\n") == 2 and
+                        out.read_text(), 20, what="the printer's output")
+    out.unlink()  # the same command, straight to a shell, as the same user:
+    web.manager.run_as(["env", "GREETING=hi there", "sh", "-c",
+                        command.replace("; exec sleep 1000", "")])
+    assert produced == out.read_text()
+    assert produced == "hi there %d|its|a\"b\n$HOME hi therex 100% tick 42\n"
+
+
+def test_rendered_units_pass_systemd_analyze_verify(web: Web) -> None:
+    web.deploy("v-one", "web: python3 server.py\nworker: echo '%h $HOME \"q\"' && sleep 9\n")
+    unit_dir = Path(web.manager.home) / ".config/systemd/user"
+    units = sorted(unit_dir.glob("gitdeploy-shop.*"))
+    assert [u.name for u in units] == ["gitdeploy-shop.target", "gitdeploy-shop.web.1.service",
+                                       "gitdeploy-shop.worker.1.service"]
+    for unit in units:
+        checked = web.run("systemd-analyze", "--user", "verify", str(unit), check=False)
+        assert (checked.returncode, checked.stdout, checked.stderr) == (0, "", ""), unit.name
+
+
+def test_restart_logs_and_destroy(web: Web) -> None:
+    web.deploy("v-one")
+    first = pid_of(fetch(web.port))
+    assert "Restarted web.1" in web.gd("ps:restart", "-a", "shop", "web").stdout
+    second = pid_of(wait_for(lambda: fetch(web.port), 20))
+    assert first != second
+    logs = wait_for(lambda: "GET / HTTP" in (text := web.gd("logs", "-a", "shop").stdout) and
+                    text, 10, what="request lines in the logs")
+    assert f"[web.1] listening on {web.port}" in logs
+    tail = subprocess.Popen(["runuser", "-u", USER, "--", GITDEPLOY, "--root", str(web.root),
+                             "logs", "-a", "shop", "-n", "1", "--tail"],
+                            stdout=subprocess.PIPE, text=True)
+    time.sleep(1)
+    fetch(web.port)
+    assert tail.stdout is not None
+    seen = [tail.stdout.readline() for _ in range(2)]
+    tail.kill()
+    assert any("GET / HTTP" in line for line in seen)
+    web.gd("apps:destroy", "shop", "--confirm", "shop")
+    wait_for(lambda: fetch(web.port) is None, 20, what="the app to stop")
+    assert not list((Path(web.manager.home) / ".config/systemd/user").glob("gitdeploy-shop*"))
