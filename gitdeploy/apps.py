@@ -16,7 +16,7 @@ from gitdeploy.locks import FileLock, is_held
 from gitdeploy.output import header
 from gitdeploy.resources import hook_template
 from gitdeploy.server import Server
-from gitdeploy.states import Reason, Status, TransitionError, recovery
+from gitdeploy.states import PostdeployStatus, Reason, Status, TransitionError, recovery
 
 
 def gitdeploy_command() -> list[str]:
@@ -131,6 +131,13 @@ def repair_dead_releases(server: Server, app: str) -> None:
                 append_log(server, release, header(
                     f"Release {release.name} failed: {Reason.INTERRUPTED} (its worker died)"
                     f" — {live_message(server, app)}"))
+    for release in server.ledger.releases(app):
+        if release.postdeploy_status == PostdeployStatus.RUNNING.value and not is_held(
+                layout.release_lock(app, release.version)):
+            server.ledger.update(app, release.version,
+                                 postdeploy_status=PostdeployStatus.INTERRUPTED.value)
+            append_log(server, release, header(f"Postdeploy of {release.name} interrupted "
+                                               "(its worker died)"))
     clean_temp(server, app)
     sync_current_env(server, app)
 

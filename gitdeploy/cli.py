@@ -146,8 +146,8 @@ def cmd_releases_output(server: Server, args: argparse.Namespace) -> int:
     latest = server.ledger.releases(app, 1)
     release = release_of(server, app, version_arg(
         args.version, latest[0].version if latest else None, app))
-    if args.follow and not release.status.final:
-        events.follow(server, app, release.version)
+    if args.follow and not events.release_finished(server, app, release.version, postdeploy=True):
+        events.follow(server, app, release.version, postdeploy=True)
         return EXIT_OK
     path = server.layout.log(app, release.version)
     sys.stdout.flush()

@@ -56,6 +56,14 @@ def parse_unset(args: Iterable[str], current: Mapping[str, str]) -> ConfigChange
 
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def postgres_url(config: Mapping[str, str], variable: str) -> str | None:
+    """The app's database URL if ``variable`` holds a postgres:// one."""
+    value = config.get(variable, "").strip()
+    scheme = value.partition("://")[0].lower()
+    return value if "://" in value and scheme in POSTGRES_SCHEMES else None
 
 
 def release_environment(

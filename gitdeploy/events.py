@@ -19,7 +19,7 @@ from gitdeploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GitdeployError
 from gitdeploy.ledger import Release
 from gitdeploy.locks import FileLock, is_held
 from gitdeploy.server import Server
-from gitdeploy.states import Reason, Status
+from gitdeploy.states import PostdeployStatus, Reason, Status
 
 
 def worker_alive(server: Server, app: str, version: int) -> bool:
@@ -79,25 +79,32 @@ def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
         os.close(log_fd)
 
 
-def release_finished(server: Server, app: str, version: int) -> bool:
-    release = server.ledger.release(app, version)
-    if release is None or release.status.final:
+def release_finished(server: Server, app: str, version: int, postdeploy: bool = False) -> bool:
+    """vN is final (and, with ``postdeploy``, so is its postdeploy phase)."""
+
+    def done() -> bool:
+        release = server.ledger.release(app, version)
+        return release is None or (release.status.final and not (
+            postdeploy and release.postdeploy_status == PostdeployStatus.RUNNING.value))
+
+    if done():
         return True
     if not worker_alive(server, app, version):
         apps.reconcile(server, app)
-        release = server.ledger.release(app, version)
-        return release is None or release.status.final
+        return done()
     return False
 
 
-def follow(server: Server, app: str, version: int, out_fd: int | None = None) -> Release | None:
-    """Mirror vN's log to out_fd (stdout) until the release ends; None if the reader left."""
+def follow(server: Server, app: str, version: int, out_fd: int | None = None,
+           postdeploy: bool = False) -> Release | None:
+    """Mirror vN's log to out_fd (stdout) until the release ends (and, with ``postdeploy``,
+    its postdeploy phase too); None if the reader left."""
     out = sys.stdout.fileno() if out_fd is None else out_fd
     sys.stdout.flush()
     path = server.layout.log(app, version)
     if not path.exists():
         path.touch(mode=0o600)
-    if not stream.mirror(path, lambda: release_finished(server, app, version), out):
+    if not stream.mirror(path, lambda: release_finished(server, app, version, postdeploy), out):
         return None
     return server.ledger.release(app, version)
 

@@ -29,12 +29,15 @@ class RunResult:
     timed_out: bool
     error: str | None
     seconds: float
+    cancelled: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.exit_code == 0 and not self.timed_out and not self.cancelled
 
     def describe(self) -> str:
+        if self.cancelled:
+            return "was cancelled"
         if self.timed_out:
             return "timed out"
         if self.signal is not None:
@@ -63,8 +66,10 @@ def run_command(
     timeout: float,
     kill_grace: float,
     on_line: Callable[[str], None],
+    cancelled: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Run ``command`` to its end or its timeout; every output line goes to on_line."""
+    """Run ``command`` to its end, its timeout or until ``cancelled()``; every output line
+    goes to on_line."""
     started = time.monotonic()
     out_r, out_w = os.pipe()
     status_r, status_w = os.pipe()
@@ -84,7 +89,7 @@ def run_command(
         os.close(status_w)
     splitter = LineSplitter()
     deadline = started + timeout
-    timed_out = False
+    timed_out = stopped = False
     hard_deadline: float | None = None
     exited_at: float | None = None
     poller = select.poll()
@@ -92,8 +97,8 @@ def run_command(
     try:
         while True:
             now = time.monotonic()
-            if not timed_out and now >= deadline:
-                timed_out = True
+            if hard_deadline is None and (now >= deadline or (cancelled and cancelled())):
+                timed_out, stopped = now >= deadline, not now >= deadline
                 proc.send_signal(signal.SIGTERM)
                 hard_deadline = now + kill_grace + 5
             if hard_deadline is not None and now >= hard_deadline and proc.poll() is None:
@@ -102,7 +107,7 @@ def run_command(
                 exited_at = now
             if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT:
                 break
-            wait = max(0.0, min(deadline - now, 0.5)) if not timed_out else 0.5
+            wait = max(0.0, min(deadline - now, 0.5)) if hard_deadline is None else 0.5
             if poller.poll(wait * 1000):
                 data = os.read(out_r, 65536)
                 if not data:
@@ -119,7 +124,8 @@ def run_command(
     seconds = time.monotonic() - started
     kind, _, value = report.partition(" ")
     if kind == "exit":
-        return RunResult(int(value), None, timed_out, None, seconds)
+        return RunResult(int(value), None, timed_out, None, seconds, stopped)
     if kind == "signal":
-        return RunResult(None, int(value), timed_out, None, seconds)
-    return RunResult(None, None, timed_out, value or "no status from the guard", seconds)
+        return RunResult(None, int(value), timed_out, None, seconds, stopped)
+    return RunResult(None, None, timed_out, value or "no status from the guard", seconds,
+                     stopped)

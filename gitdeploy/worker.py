@@ -8,13 +8,20 @@ verdict in the log -> final status in the ledger -> prune old releases.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitdeploy import apps, oplog, processes
-from gitdeploy.configvars import ConfigChange, release_environment, render_env_file
+from gitdeploy import apps, oplog, processes, schemadiff
+from gitdeploy.configvars import (
+    ConfigChange,
+    postgres_url,
+    release_environment,
+    render_env_file,
+)
 from gitdeploy.errors import GitdeployError
 from gitdeploy.events import worker_alive
 from gitdeploy.fsops import atomic_write, read_regular_file, remove_file, remove_tree, swap_symlink
@@ -28,7 +35,7 @@ from gitdeploy.runner import run_command
 from gitdeploy.server import Server
 from gitdeploy.settings import FILENAME, AppSettings, SettingsError, parse_settings
 from gitdeploy.slug import create_slug, extract_slug, share_slug
-from gitdeploy.states import Reason, Status
+from gitdeploy.states import PostdeployStatus, Reason, Status
 
 
 def human_size(size: int) -> str:
@@ -98,6 +105,7 @@ class Worker:
         self.started = time.monotonic()
         self.went_live = False
         self.previous_live: int | None = None
+        self.postdeploy: tuple[str, AppSettings, dict[str, str]] | None = None
 
     # --- the whole run -----------------------------------------------------------------
 
@@ -118,7 +126,9 @@ class Worker:
             self._fail(Reason.INTERRUPTED, f"internal error: {exc.__class__.__name__}: {exc}")
         finally:
             app_lock.release()
-            oplog.flush()
+        if self.postdeploy is not None:
+            self._postdeploy(*self.postdeploy)
+        oplog.flush()
         release = self.ledger.release(self.app, self.version)
         return release.status if release is not None else Status.FAILED
 
@@ -155,8 +165,19 @@ class Worker:
         self._to(Status.RELEASING)
         self._release_phase(prepared, env)
         self._go_live(prepared)
+        command = prepared.procfile.postdeploy
+        if command is not None:
+            self.ledger.update(self.app, self.version,
+                               postdeploy_status=PostdeployStatus.RUNNING.value)
+            self.log.header(f"Postdeploy starts now, in the background: {command}")
+            self.log.line(f"follow it: gitdeploy releases:output -a {self.app} {self.name} "
+                          "--follow")
+            self.postdeploy = (command, prepared.settings, env)
         self._succeed()
-        self._prune(prepared.settings.keep_releases)
+        try:
+            self._prune(prepared.settings.keep_releases)
+        except OSError as exc:
+            self.log.warn(f"pruning old releases failed: {exc}")
 
     def _to(self, status: Status) -> None:
         self.release = self.ledger.transition(self.app, self.version, status)
@@ -278,11 +299,31 @@ class Worker:
         if command is None:
             return
         settings = prepared.settings.release
+        url = postgres_url(prepared.config, settings.database_url_var)
+        database = None
+        if url is not None:
+            from gitdeploy.dbguard import DatabaseGuard, DatabaseProblem
+
+            database = DatabaseGuard(url, settings, f"gitdeploy {self.app} {self.name}",
+                                     self.log.header)
+            try:
+                database.begin()
+            except DatabaseProblem as problem:
+                raise ReleaseFailure(problem.reason, problem.detail) from None
+            env = {**env, "PGOPTIONS": database.pgoptions(env.get("PGOPTIONS"))}
         self.log.header(f"Running release command: {command}")
-        result = run_command(
-            command, cwd=self.layout.release_dir(self.app, self.version), env=env,
-            timeout=settings.timeout, kill_grace=settings.kill_grace, on_line=self.log.line,
-        )
+        try:
+            result = run_command(
+                command, cwd=self.layout.release_dir(self.app, self.version), env=env,
+                timeout=settings.timeout, kill_grace=settings.kill_grace, on_line=self.log.line,
+            )
+        finally:
+            if database is not None:
+                changes, unreadable = database.end()
+                if unreadable:
+                    self.log.warn(unreadable)
+                if changes is not None:
+                    self._record_schema_changes(changes)
         oplog.log("release.phase", app=self.app, version=self.version,
                   outcome=result.describe(), seconds=round(result.seconds, 3))
         if result.timed_out:
@@ -293,6 +334,23 @@ class Worker:
             )
         if not result.ok:
             raise ReleaseFailure(Reason.RELEASE_FAILED, f"release command {result.describe()}")
+
+    def _record_schema_changes(self, changes: list[schemadiff.Change]) -> None:
+        self.ledger.update(self.app, self.version,
+                           schema_changes=[change.as_dict() for change in changes])
+        if changes:
+            self.log.header(f"Schema changes: {len(changes)}")
+            for change in changes:
+                self.log.line(f"{change.kind} {change.object}: {change.detail}")
+        breaking = [change for change in changes if change.breaking]
+        if breaking:
+            live = apps.current_version(self.server, self.app)
+            serving = f"v{live}" if live is not None else "the code serving traffic"
+            self.log.warn(f"{len(breaking)} of them may break {serving}, which serves traffic "
+                          "until this release goes live:")
+            for change in breaking:
+                self.log.warn(f"  {change.kind} {change.object}: {change.detail}")
+            self.log.warn(schemadiff.SAFE_PATTERN)
 
     def _go_live(self, prepared: Prepared) -> None:
         """Swap current.env, then current (each an atomic rename; recovery re-syncs the pair),
@@ -377,6 +435,48 @@ class Worker:
         oplog.log("release.failed", level="warning", app=self.app, version=self.version,
                   reason=reason.value, detail=detail)
 
+    def _postdeploy(self, command: str, settings: AppSettings, env: dict[str, str]) -> None:
+        """Long work after the release is live (a reindex, a backfill), detached from the
+        push. One at a time per app: a newer one waits for, or cancels, a running one."""
+        stop: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
+        lock = FileLock(self.layout.postdeploy_lock(self.app))
+        if not lock.acquire(timeout=0):
+            holder = lock.holder()
+            if settings.postdeploy.on_new_release == "cancel":
+                self.log.header(f"Postdeploy: cancelling the postdeploy of {holder}")
+                pid = holder.rpartition("pid ")[2]
+                if pid.isdigit():
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(int(pid), signal.SIGTERM)
+            else:
+                self.log.header(f"Postdeploy: waiting for the postdeploy of {holder} to end")
+            lock.acquire()
+        lock.describe_holder(f"{self.name} pid {os.getpid()}")
+        try:
+            if stop:
+                status, outcome = PostdeployStatus.CANCELLED, "was cancelled before it started"
+            else:
+                self.log.header(f"Running postdeploy command: {command}")
+                result = run_command(
+                    command, cwd=self.layout.release_dir(self.app, self.version), env=env,
+                    timeout=settings.postdeploy.timeout, kill_grace=settings.release.kill_grace,
+                    on_line=self.log.line, cancelled=lambda: bool(stop))
+                status = (PostdeployStatus.CANCELLED if result.cancelled
+                          else PostdeployStatus.TIMED_OUT if result.timed_out
+                          else PostdeployStatus.SUCCEEDED if result.ok
+                          else PostdeployStatus.FAILED)
+                outcome = result.describe()
+            if status is PostdeployStatus.SUCCEEDED:
+                self.log.header(f"Postdeploy of {self.name} succeeded")
+            else:
+                self.log.header(f"Postdeploy of {self.name} {status}: the postdeploy command "
+                                f"{outcome}; {self.name} stays live")
+            self.ledger.update(self.app, self.version, postdeploy_status=status.value)
+            oplog.log("postdeploy.end", app=self.app, version=self.version, status=status.value)
+        finally:
+            lock.release()
+
     def _prune(self, keep: int) -> None:
         layout = self.layout
         releases = self.ledger.releases(self.app)
@@ -386,7 +486,9 @@ class Worker:
         with_files = [r.version for r in releases
                       if os.path.lexists(layout.release_dir(self.app, r.version))
                       or layout.slug(self.app, r.version).exists()]
-        doomed = prunable(with_files, keep, current, target)
+        busy = {r.version for r in releases
+                if r.postdeploy_status == PostdeployStatus.RUNNING.value}  # still using its dir
+        doomed = [v for v in prunable(with_files, keep, current, target) if v not in busy]
         if not doomed:
             return
         kept_dirs = {os.path.realpath(layout.release_dir(self.app, v))
