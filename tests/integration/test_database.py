@@ -94,6 +94,20 @@ def test_an_unreachable_database_fails_before_the_release_command(
     assert "s3cr3t" not in log and "right-password" not in log
 
 
+def test_database_url_printed_by_the_release_command_is_masked(
+        make_app: MakeApp, server: Server, pg: PgServer, database: tuple[str, str]) -> None:
+    name, _ = database
+    pg.create_role(f"m{name}", "pw-Zq81-secret")
+    url = pg.url(name, user=f"m{name}", password="pw-Zq81-secret")
+    repo = db_app(make_app, server, url, files={"Procfile": 'release: echo "db=$DATABASE_URL"\n'})
+    text = repo.push().stderr
+    assert "Released v1" in text
+    assert f"db=postgresql://m{name}:*****@" in text
+    for output in (text, server.log("app", 1), server.gd("releases:info", "-a", "app").stdout,
+                   (server.root / "log/gitdeploy.jsonl").read_text()):
+        assert "pw-Zq81-secret" not in output
+
+
 def test_apps_sharing_a_database_take_turns(make_app: MakeApp, server: Server,
                                             database: tuple[str, str], tmp_path: Path) -> None:
     _, url = database

@@ -143,23 +143,23 @@ def test_retention_keeps_newest_current_and_rollback_target(make_app: MakeApp,
 
 
 def test_secrets_are_masked_everywhere_but_config(make_app: MakeApp, server: Server) -> None:
-    url = "postgres://shop:s3cr3t-pw@db.internal:5432/shop"
+    url = "redis://shop:s3cr3t-pw@cache.internal:6379/0"  # DATABASE_URL: test_database.py
     server.gd("apps:create", "app")
-    server.gd("config:set", "-a", "app", f"DATABASE_URL={url}", "API_TOKEN=tok-123456")
+    server.gd("config:set", "-a", "app", f"CACHE_URL={url}", "API_TOKEN=tok-123456")
     repo = AppRepo(server, "app", server.root.parent / "work")
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo.work)], check=True)
     subprocess.run(["git", "remote", "add", "deploy", str(server.root / "repos/app.git")],
                    cwd=repo.work, check=True)
-    repo.commit({"Procfile": 'release: echo "url=$DATABASE_URL token=$API_TOKEN"\n'})
+    repo.commit({"Procfile": 'release: echo "url=$CACHE_URL token=$API_TOKEN"\n'})
     pushed = repo.push()
-    assert "url=postgres://shop:*****@db.internal:5432/shop token=*****" in pushed.stderr
+    assert "url=redis://shop:*****@cache.internal:6379/0 token=*****" in pushed.stderr
     info = server.gd("releases:info", "-a", "app", "--json").stdout
-    assert json.loads(info)["config_keys"] == ["API_TOKEN", "DATABASE_URL"]
+    assert json.loads(info)["config_keys"] == ["API_TOKEN", "CACHE_URL"]
     for text in (pushed.stderr, server.log("app", 1), info,
                  (server.root / "log/gitdeploy.jsonl").read_text(),
                  server.gd("releases", "-a", "app", "--json").stdout):
         assert "s3cr3t-pw" not in text and "tok-123456" not in text
-    assert server.gd("config:get", "-a", "app", "DATABASE_URL").stdout == url + "\n"
+    assert server.gd("config:get", "-a", "app", "CACHE_URL").stdout == url + "\n"
     assert url in server.gd("config", "-a", "app").stdout
 
 
