@@ -351,11 +351,9 @@ def cmd_hook(server: Server, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(server: Server, args: argparse.Namespace) -> int:
-    from gitdeploy.states import Status
-    from gitdeploy.worker import Worker
+    from gitdeploy.worker import run_worker
 
-    worker = Worker(server, args.name, names.version(args.version), args.lock_fd)
-    return EXIT_OK if worker.run() is Status.SUCCEEDED else EXIT_FAILED
+    return run_worker(server.root, args.name, names.version(args.version), args.lock_fd)
 
 
 # --- the parser ----------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import traceback
 from typing import Any
 
 from gitdeploy import apps, stream
@@ -26,9 +28,19 @@ def worker_alive(server: Server, app: str, version: int) -> bool:
     return is_held(server.layout.release_lock(app, version))
 
 
-def _worker_env() -> dict[str, str]:
+def _worker_env_from(env: dict[str, str]) -> dict[str, str]:
+    """The hook's environment without git's: GIT_* variables, and the git-core directory git
+    puts in front of a hook's PATH."""
     drop = ("GIT_", "SSH_ORIGINAL_COMMAND")
-    return {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    kept = {k: v for k, v in env.items() if not k.startswith(drop)}
+    if "PATH" in kept:
+        kept["PATH"] = os.pathsep.join(part for part in kept["PATH"].split(os.pathsep)
+                                       if os.path.basename(part.rstrip("/")) != "git-core")
+    return kept
+
+
+def _worker_env() -> dict[str, str]:
+    return _worker_env_from(dict(os.environ))
 
 
 def start(
@@ -66,15 +78,45 @@ def start(
 
 
 def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
+    """Start the worker detached: new session, stdin from /dev/null, stdout and stderr on the
+    release log, never the caller's pipes (or the push could not end before the worker).
+
+    It is forked rather than started anew: the caller has already paid for the interpreter and
+    the imports (~70 ms saved on every release). A caller with threads, which must not fork,
+    starts ``gitdeploy worker`` instead.
+    """
     log_fd = os.open(server.layout.log(app, version), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                      0o600)
     try:
-        subprocess.Popen(
-            [*apps.gitdeploy_command(), "--root", str(server.root), "worker", app,
-             f"v{version}", "--lock-fd", str(lock_fd)],
-            stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, cwd="/",
-            start_new_session=True, pass_fds=(lock_fd,), env=_worker_env(),
-        )
+        if threading.active_count() > 1:
+            subprocess.Popen(
+                [*apps.gitdeploy_command(), "--root", str(server.root), "worker", app,
+                 f"v{version}", "--lock-fd", str(lock_fd)],
+                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, cwd="/",
+                start_new_session=True, pass_fds=(lock_fd,), env=_worker_env(),
+            )
+            return
+        from gitdeploy.worker import run_worker
+
+        server.close()  # no SQLite connection may cross a fork; the parent reopens lazily
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            code = EXIT_FAILED
+            try:
+                os.setsid()
+                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+                os.dup2(log_fd, 1)
+                os.dup2(log_fd, 2)
+                os.chdir("/")
+                kept = _worker_env_from(dict(os.environ))
+                os.environ.clear()
+                os.environ.update(kept)
+                code = run_worker(server.root, app, version, lock_fd)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(code)
     finally:
         os.close(log_fd)
 

@@ -293,12 +293,12 @@ class Ledger:
     def _update(db: sqlite3.Connection, app: str, version: int, fields: dict[str, Any]) -> None:
         columns = {"commit": "commit_sha"}
         encoded = {
-            columns.get(k, k): json.dumps(v) if k in {"config", "schema_changes"} and v is not None
-            else v
+            columns.get(k, k): json.dumps(v)
+            if k in {"config", "schema_changes", "request"} and v is not None else v
             for k, v in fields.items()
         }
         allowed = {"status", "reason", "started_at", "finished_at", "config", "commit_sha",
-                   "postdeploy_status", "schema_changes", "description"}
+                   "postdeploy_status", "schema_changes", "description", "request"}
         unknown = set(encoded) - allowed
         if unknown:
             raise ValueError(f"unknown release fields: {sorted(unknown)}")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from gitdeploy.errors import GitdeployError
 from gitdeploy.fsops import fsync_dir
+from gitdeploy.gitcli import git_env
 
 SLUG_TIMEOUT = 3600
 
@@ -19,16 +20,27 @@ def _tail(data: bytes) -> str:
 
 
 def create_slug(src: Path, dest: Path, timeout: float = SLUG_TIMEOUT) -> int:
-    """Pack ``src`` into ``dest`` (tar | gzip -1), durably; return its size in bytes."""
+    """Pack the directory ``src`` into ``dest`` (tar | gzip -1), durably; return its size."""
+    return _compress(["tar", "-c", "-f", "-", "-C", str(src), "--owner=0", "--group=0",
+                      "--numeric-owner", "."], dest, timeout, None)
+
+
+def slug_from_commit(repo: Path, sha: str, dest: Path, timeout: float = SLUG_TIMEOUT) -> int:
+    """The slug of a release built without a build command: exactly the commit's files, the
+    bytes its directory was extracted from (git archive | gzip -1)."""
+    return _compress(["git", "-c", "tar.umask=0022", "-c", "core.bigFileThreshold=1m",
+                      "--git-dir", str(repo), "archive", "--format=tar", sha], dest, timeout,
+                     git_env())
+
+
+def _compress(producer: list[str], dest: Path, timeout: float,
+              env: dict[str, str] | None) -> int:
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
-            tar = subprocess.Popen(
-                ["tar", "-c", "-f", "-", "-C", str(src), "--owner=0", "--group=0",
-                 "--numeric-owner", "."],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            )
+            tar = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   env=env)
             assert tar.stdout is not None
             gzip = subprocess.run(
                 ["gzip", "-1", "-c"], stdin=tar.stdout, stdout=out, stderr=subprocess.PIPE,

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitdeploy import apps, oplog, processes, schemadiff
+from gitdeploy import apps, gitcli, materialize, oplog, processes, schemadiff
 from gitdeploy.configvars import (
     ConfigChange,
     postgres_url,
     release_environment,
     render_env_file,
 )
-from gitdeploy.errors import GitdeployError
+from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError
 from gitdeploy.events import worker_alive
 from gitdeploy.fsops import atomic_write, read_regular_file, remove_file, remove_tree, swap_symlink
 from gitdeploy.gitcli import archive_into
@@ -34,7 +35,7 @@ from gitdeploy.retention import prunable, rollback_target
 from gitdeploy.runner import run_command
 from gitdeploy.server import Server
 from gitdeploy.settings import FILENAME, AppSettings, SettingsError, parse_settings
-from gitdeploy.slug import create_slug, extract_slug, share_slug
+from gitdeploy.slug import create_slug, extract_slug, share_slug, slug_from_commit
 from gitdeploy.states import PostdeployStatus, Reason, Status
 
 
@@ -106,6 +107,7 @@ class Worker:
         self.went_live = False
         self.previous_live: int | None = None
         self.postdeploy: tuple[str, AppSettings, dict[str, str]] | None = None
+        self.slug_commit: str | None = None
 
     # --- the whole run -----------------------------------------------------------------
 
@@ -126,11 +128,18 @@ class Worker:
             self._fail(Reason.INTERRUPTED, f"internal error: {exc.__class__.__name__}: {exc}")
         finally:
             app_lock.release()
+        if self.slug_commit is not None:  # failed releases keep theirs too, to look into
+            self._pack_slug(self.slug_commit)
         if self.postdeploy is not None:
             self._postdeploy(*self.postdeploy)
-        oplog.flush()
         release = self.ledger.release(self.app, self.version)
-        return release.status if release is not None else Status.FAILED
+        status = release.status if release is not None else Status.FAILED
+        oplog.log("release.end", app=self.app, version=self.version, status=status.value,
+                  seconds=round(time.monotonic() - self.started, 3),
+                  peak_rss_kb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                  children_peak_rss_kb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+        oplog.flush()
+        return status
 
     def _wait_for_turn(self, app_lock: FileLock) -> None:
         """Earlier releases first, in version order; then the app lock."""
@@ -213,14 +222,15 @@ class Worker:
 
     def _prepare_from_commit(self, sha: str) -> Prepared:
         self.log.header(f"Building {self.name} ({sha[:7]})")
+        repo = self.layout.repo(self.app)
         build_dir = self.layout.tmp_dir(self.app) / f"{self.name}.build"
-        remove_tree(build_dir)
-        build_dir.mkdir(mode=0o755)
         try:
-            archive_into(self.layout.repo(self.app), sha, build_dir)
-        except (GitdeployError, OSError) as exc:
-            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
+            planned = parse_settings(gitcli.show_file(repo, sha, FILENAME))
+        except SettingsError as exc:
+            raise ReleaseFailure(Reason.INVALID_APP_CONFIG, exc.message) from None
+        self._materialize(repo, sha, build_dir, incremental=planned.build is None)
         procfile, settings = self._read_app_files(build_dir)
+        self._record_origin(settings.build, self.app)
         if (build_dir / ".gitmodules").exists():
             self.log.warn("git submodules are not deployed: their files are not in the slug")
         config = apps.current_config(self.server, self.app)
@@ -234,13 +244,55 @@ class Worker:
                                  kill_grace=settings.release.kill_grace, on_line=self.log.line)
             if not result.ok:
                 raise ReleaseFailure(Reason.BUILD_FAILED, f"build command {result.describe()}")
+            try:  # the build's output belongs in the slug: pack it before anything runs
+                size = create_slug(build_dir, self.layout.slug(self.app, self.version))
+            except (GitdeployError, OSError) as exc:
+                raise ReleaseFailure(Reason.BUILD_FAILED,
+                                     f"creating the slug failed: {exc}") from None
+            self.log.header(f"Slug compressed: {human_size(size)}")
+        else:
+            self.slug_commit = sha  # the slug is the commit's files: packed after go-live
         try:
-            size = create_slug(build_dir, self.layout.slug(self.app, self.version))
             os.rename(build_dir, self.layout.release_dir(self.app, self.version))
-        except (GitdeployError, OSError) as exc:
-            raise ReleaseFailure(Reason.BUILD_FAILED, f"creating the slug failed: {exc}") from None
-        self.log.header(f"Slug compressed: {human_size(size)}")
+        except OSError as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
         return Prepared(procfile, settings, config, sha)
+
+    def _materialize(self, repo: Path, sha: str, build_dir: Path, incremental: bool) -> None:
+        """The commit's files in build_dir: linked from the live release where they did not
+        change (no build command, a live release from this repo), else extracted whole."""
+        base = self._incremental_base() if incremental else None
+        if base is not None:
+            directory, commit, version = base
+            remove_tree(build_dir)
+            build_dir.mkdir(mode=0o755)
+            try:
+                counts = materialize.link_unchanged(repo, commit, sha, directory, build_dir)
+            except (GitdeployError, OSError) as exc:
+                oplog.log("materialize.fallback", app=self.app, version=self.version,
+                          error=str(exc))
+                counts = None
+            if counts is not None:
+                self.log.header(f"Reused {counts[0]:,} unchanged files of v{version}, "
+                                f"extracted {counts[1]:,}")
+                return
+        remove_tree(build_dir)
+        build_dir.mkdir(mode=0o755)
+        try:
+            archive_into(repo, sha, build_dir)
+        except (GitdeployError, OSError) as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
+
+    def _incremental_base(self) -> tuple[Path, str, int] | None:
+        """The live release's directory and commit, if it was built from git alone."""
+        live = apps.current_version(self.server, self.app)
+        release = self.ledger.release(self.app, live) if live is not None else None
+        directory = apps.release_dir(self.server, self.app, live) if live is not None else None
+        if release is None or release.commit is None or directory is None or live is None:
+            return None
+        if release.request.get("build") is not None or release.request.get("repo") != self.app:
+            return None
+        return directory, release.commit, live
 
     def _prepare_from_release(self, source_app: str, source_version: int,
                               config: dict[str, str]) -> Prepared:
@@ -260,13 +312,19 @@ class Worker:
         real = apps.release_dir(self.server, source_app, source_version)
         source_slug = self.layout.slug(source_app, source_version)
         try:
+            tmp = self.layout.tmp_dir(self.app) / f"{self.name}.extract"
+            from_git = (source is not None and source.commit is not None
+                        and "repo" in source.request and source.request.get("build") is None)
             if real is not None and source_app == self.app:
                 os.symlink(os.path.relpath(real, dest.parent), dest)
-            elif source_slug.exists():
-                tmp = self.layout.tmp_dir(self.app) / f"{self.name}.extract"
+            elif source_slug.exists() or from_git:
                 remove_tree(tmp)
                 tmp.mkdir(mode=0o755)
-                extract_slug(source_slug, tmp)
+                if source_slug.exists():
+                    extract_slug(source_slug, tmp)
+                else:  # its slug is not packed yet (or was lost): the commit is the same
+                    assert source is not None and source.commit is not None
+                    archive_into(self.layout.repo(source.request["repo"]), source.commit, tmp)
                 os.rename(tmp, dest)
             else:
                 raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE,
@@ -278,7 +336,15 @@ class Worker:
             raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
         procfile, settings = self._read_app_files(dest)
         commit = source.commit if source is not None else None
+        made_from = source.request if source is not None else {}
+        self._record_origin(made_from.get("build"), made_from.get("repo", source_app))
         return Prepared(procfile, settings, config, commit)
+
+    def _record_origin(self, build: str | None, repo_app: str) -> None:
+        """Where the release's files come from: whether a build command made them, and which
+        app's repository holds its commit (a promoted release's is the source app's)."""
+        self.release.request = {**self.release.request, "build": build, "repo": repo_app}
+        self.ledger.update(self.app, self.version, request=self.release.request)
 
     def _read_app_files(self, directory: Path) -> tuple[Procfile, AppSettings]:
         try:
@@ -435,6 +501,18 @@ class Worker:
         oplog.log("release.failed", level="warning", app=self.app, version=self.version,
                   reason=reason.value, detail=detail)
 
+    def _pack_slug(self, sha: str) -> None:
+        """After the verdict and outside the app lock: off the pusher's clock, and the next
+        release need not wait for it. Until it exists, the release's directory (and its
+        commit) stand in for it. It only ever writes its own file (a temporary, renamed)."""
+        try:
+            size = slug_from_commit(self.layout.repo(self.app), sha,
+                                    self.layout.slug(self.app, self.version))
+            oplog.log("slug.packed", app=self.app, version=self.version, bytes=size)
+        except (GitdeployError, OSError) as exc:
+            oplog.log("slug.failed", level="warning", app=self.app, version=self.version,
+                      error=str(exc))
+
     def _postdeploy(self, command: str, settings: AppSettings, env: dict[str, str]) -> None:
         """Long work after the release is live (a reindex, a backfill), detached from the
         push. One at a time per app: a newer one waits for, or cancels, a running one."""
@@ -502,3 +580,12 @@ class Worker:
                 remove_file(gone)
         oplog.log("release.pruned", app=self.app, versions=doomed)
 
+
+def run_worker(root: Path, app: str, version: int, lock_fd: int | None) -> int:
+    """The worker's whole life, for the forked child and for `gitdeploy worker`."""
+    server = Server(root)
+    try:
+        status = Worker(server, app, version, lock_fd).run()
+    finally:
+        server.close()
+    return EXIT_OK if status is Status.SUCCEEDED else EXIT_FAILED

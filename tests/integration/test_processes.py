@@ -7,6 +7,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -246,12 +247,13 @@ def test_restart_logs_and_destroy(web: Web) -> None:
     assert f"[web.1] listening on {web.port}" in logs
     tail = subprocess.Popen(["runuser", "-u", USER, "--", GITDEPLOY, "--root", str(web.root),
                              "logs", "-a", "shop", "-n", "1", "--tail"],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
     time.sleep(1)
     fetch(web.port)
     assert tail.stdout is not None
     seen = [tail.stdout.readline() for _ in range(2)]
-    tail.kill()
+    os.killpg(tail.pid, signal.SIGKILL)  # runuser's child too
+    tail.wait()
     assert any("GET / HTTP" in line for line in seen)
     web.gd("apps:destroy", "shop", "--confirm", "shop")
     wait_for(lambda: fetch(web.port) is None, 20, what="the app to stop")

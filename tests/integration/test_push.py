@@ -73,6 +73,7 @@ def test_failed_release_leaves_the_live_release_untouched(make_app: MakeApp,
     v2 = server.release("app", 2)
     assert (v2["status"], v2["reason"]) == ("failed", "release command failed")
     assert not (server.root / "apps/app/releases/v2").exists()
+    server.wait_idle("app")
     assert (server.root / "apps/app/slugs/v2.tar.gz").exists()
     output = server.gd("releases:output", "-a", "app", "v2").stdout
     assert "migration blew up" in output and "exited with status 3" in output
@@ -117,6 +118,7 @@ def test_pusher_killed_mid_release_does_not_stop_it(make_app: MakeApp, server: S
     for raw in push.stderr:
         if b"begin" in raw:
             break
+    worker = _worker_pid(server, "app")
     os.killpg(push.pid, signal.SIGKILL)
     push.wait(timeout=10)
     release = server.wait_final("app", 1)
@@ -124,10 +126,9 @@ def test_pusher_killed_mid_release_does_not_stop_it(make_app: MakeApp, server: S
     log = server.log("app", 1)
     assert len(log) > 1_000_000
     assert "x" * 60 + " 19999" in log and "the-end" in log and "Released v1" in log
+    wait_for(lambda: not pid_alive(worker), 10, what="the worker to exit")
     hooks = run(["pgrep", "-f", f"{server.root} hook post-receive"], check=False)
     assert hooks.stdout == "", "a hook was left hanging"
-    wait_for(lambda: run(["pgrep", "-f", f"{server.root} worker"], check=False).stdout == "",
-             10, what="the worker to exit")
 
 
 def test_a_second_push_waits_for_the_first(make_app: MakeApp, server: Server) -> None:
@@ -300,3 +301,13 @@ def test_ledger_versions_are_never_reused(make_app: MakeApp, server: Server) -> 
     repo.push()
     assert [r["version"] for r in server.releases("app")] == [2, 1]
     assert subprocess.run(["test", "-L", str(server.root / "apps/app/current")]).returncode == 0
+
+
+def test_the_release_environment_comes_through_the_worker(make_app: MakeApp,
+                                                          server: Server) -> None:
+    """The forked worker keeps the server's environment (PATH, HOME), minus git's."""
+    repo = make_app("app", {"Procfile": "release: echo \"path=$PATH home=$HOME git=$GIT_DIR\"\n"})
+    text = repo.push(env={**os.environ, "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/marker"}
+                     ).stderr
+    assert "path=/usr/local/bin:/usr/bin:/bin:/opt/marker" in text
+    assert f"home={os.environ['HOME']} git=" in text

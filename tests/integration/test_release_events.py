@@ -119,6 +119,7 @@ def test_retention_keeps_newest_current_and_rollback_target(make_app: MakeApp,
     slugs = server.root / "apps/app/slugs"
 
     def kept() -> tuple[list[str], list[str]]:
+        server.wait_idle("app")
         dirs = sorted(p.name for p in releases.iterdir() if not p.name.endswith(".env"))
         return dirs, sorted(p.name.split(".")[0] for p in slugs.iterdir())
 

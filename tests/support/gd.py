@@ -69,6 +69,15 @@ class Server:
         result: dict[str, Any] = wait_for(final, timeout, 0.1, f"v{version} to end")
         return result
 
+    def wait_idle(self, app: str, timeout: float = 60) -> None:
+        """Until no worker of the app runs (slugs are packed and old releases pruned after
+        the verdict the pusher sees)."""
+        from gitdeploy.locks import is_held
+
+        locks = self.root / "apps" / app / "locks"
+        wait_for(lambda: not any(is_held(path) for path in locks.glob("*.lock")), timeout,
+                 0.05, f"{app}'s workers to finish")
+
     def current(self, app: str) -> str | None:
         link = self.root / "apps" / app / "current"
         return os.readlink(link) if os.path.lexists(link) else None
