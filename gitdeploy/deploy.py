@@ -24,13 +24,7 @@ def check_app_files(repo: GitRepo, sha: str) -> AppSettings:
 
 def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None) -> Release:
     """Validate the commit, then start its release."""
-    own = repo is None
-    repo = repo or GitRepo(server.layout.repo(app))
-    try:
-        check_app_files(repo, sha)
-    finally:
-        if own:
-            repo.close()
+    check_app_files(repo or GitRepo(server.layout.repo(app)), sha)
     return events.start(server, app, kind="deploy", description=f"Deploy {sha[:7]}",
                         commit=sha, request={"commit": sha})
 
@@ -39,22 +33,19 @@ def redeploy(server: Server, app: str, ref: str | None) -> Release:
     """`deploy -a APP [REF]`: REF defaults to the deploy branch's head."""
     server.app(app)
     repo = GitRepo(server.layout.repo(app))
-    try:
-        if ref is None:
-            branch = repo.default_branch()
-            if not repo.has_branch(branch):
-                raise UsageError(f"{app} has no commits yet: push to it first")
-            sha = repo.resolve(f"refs/heads/{branch}")
-            settings = check_app_files(repo, sha)
-            if settings.branch and settings.branch != branch:
-                if not repo.has_branch(settings.branch):
-                    raise UsageError(f"the deploy branch {settings.branch!r} does not exist")
-                sha = repo.resolve(f"refs/heads/{settings.branch}")
-        else:
-            sha = repo.resolve(ref)
-        return request_deploy(server, app, sha, repo)
-    finally:
-        repo.close()
+    if ref is None:
+        branch = repo.default_branch()
+        if not repo.has_branch(branch):
+            raise UsageError(f"{app} has no commits yet: push to it first")
+        sha = repo.resolve(f"refs/heads/{branch}")
+        settings = check_app_files(repo, sha)
+        if settings.branch and settings.branch != branch:
+            if not repo.has_branch(settings.branch):
+                raise UsageError(f"the deploy branch {settings.branch!r} does not exist")
+            sha = repo.resolve(f"refs/heads/{settings.branch}")
+    else:
+        sha = repo.resolve(ref)
+    return request_deploy(server, app, sha, repo)
 
 
 @dataclass(frozen=True)

@@ -21,30 +21,27 @@ def post_receive(server: Server, app: str, stdin_text: str, out_fd: int) -> int:
     server.app(app)
     repo = GitRepo(server.layout.repo(app))
     code = EXIT_OK
-    try:
-        for update in parse_ref_updates(stdin_text):
-            default = repo.default_branch()
-            deploy_branch = default
-            if update.branch is not None and not update.deleted:
-                try:
-                    deploy_branch = check_app_files(repo, update.new).branch or default
-                except UsageError as exc:
-                    if update.branch == default:
-                        _say(out_fd, *(warning(line) for line in exc.message.splitlines()),
-                             header(f"{update.new[:7]} was not deployed: fix the above and "
-                                    "push again"))
-                        code = EXIT_USAGE
-                    else:
-                        _say(out_fd, header(f"branch {update.branch} received; not deployed "
-                                            "(its app configuration is invalid)"))
-                    continue
-            message = classify(update, deploy_branch)
-            if message is not None:
-                _say(out_fd, header(message))
+    for update in parse_ref_updates(stdin_text):
+        default = repo.default_branch()
+        deploy_branch = default
+        if update.branch is not None and not update.deleted:
+            try:
+                deploy_branch = check_app_files(repo, update.new).branch or default
+            except UsageError as exc:
+                if update.branch == default:
+                    _say(out_fd, *(warning(line) for line in exc.message.splitlines()),
+                         header(f"{update.new[:7]} was not deployed: fix the above and "
+                                "push again"))
+                    code = EXIT_USAGE
+                else:
+                    _say(out_fd, header(f"branch {update.branch} received; not deployed "
+                                        "(its app configuration is invalid)"))
                 continue
-            release = request_deploy(server, app, update.new, repo)
-            final = events.follow(server, app, release.version, out_fd)
-            code = max(code, events.exit_code(final)) if final is not None else EXIT_FAILED
-    finally:
-        repo.close()
+        message = classify(update, deploy_branch)
+        if message is not None:
+            _say(out_fd, header(message))
+            continue
+        release = request_deploy(server, app, update.new, repo)
+        final = events.follow(server, app, release.version, out_fd)
+        code = max(code, events.exit_code(final)) if final is not None else EXIT_FAILED
     return code

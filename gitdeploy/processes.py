@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import socket
 import time
@@ -114,6 +113,8 @@ def remove_app(server: Server, app: str) -> None:
 
 
 def _answers(port: int, path: str | None) -> bool:
+    import http.client  # ~20 ms: only web checks with a path need it
+
     try:
         if path is None:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
