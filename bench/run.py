@@ -349,9 +349,15 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
     work = base / "work"
     make_work_repo(work, files, size, "release: true\n")
     server = Server(base / "server")
-    singles = [push(work, server.create(f"s{i}")) for i in range(apps)]
+    push(work, server.create("warmup"))
+    server.wait_idle()
+    singles = []
+    for i in range(apps):
+        singles.append(push(work, server.create(f"s{i}")))
+        server.wait_idle()
     walls = []
     for run in range(runs):
+        server.wait_idle()
         repos = [server.create(f"c{run}x{i}") for i in range(apps)]
         errors: list[BaseException] = []
 
@@ -437,6 +443,8 @@ def main() -> int:
                                          dir=args.dir) as scratch:
             started = time.perf_counter()
             figure = FIGURES[name](Path(scratch), args.runs)
+            for root in Path(scratch).glob("server*"):
+                Server(root).wait_idle()  # slugs still being packed
             print(f"{figure.name}: {figure.verdict} ({time.perf_counter() - started:.0f} s)",
                   flush=True)
             for label, value in figure.rows:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 from gitdeploy.errors import GitdeployError
 
@@ -94,8 +93,7 @@ def commit_time(repo: Path, sha: str) -> int:
     return int(git("--git-dir", str(repo), "show", "-s", "--format=%ct", sha).strip())
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a NamedTuple: 50,000 of them are made per release
     mode: str  # "100644", "100755", "120000" (symlink), "160000" (submodule)
     sha: str
     path: str
@@ -121,7 +119,7 @@ def tree_files(repo: Path, sha: str) -> list[Entry]:
     entries = []
     for record in out.split("\0"):
         if record:
-            meta, _, path = record.partition("\t")
+            meta, path = record.split("\t", 1)
             mode, _, object_sha = meta.split(" ")
             entries.append(Entry(mode, object_sha, path))
     return entries

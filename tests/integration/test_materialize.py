@@ -152,3 +152,26 @@ def test_links_carry_over_release_after_release(make_app: MakeApp, server: Serve
     assert tree(server.root / "apps/app/releases/v4") == tree(full)
     original = inodes(server.root / "apps/app/releases/v1")["Procfile"]
     assert inodes(server.root / "apps/app/releases/v4")["Procfile"] == original
+
+
+def test_a_big_tree_linked_by_two_processes_is_exact(make_app: MakeApp, server: Server,
+                                                     tmp_path: Path) -> None:
+    """Above 10,000 files a helper process links half of the directories."""
+    files = {f"d{i % 60:02d}/f{i}.txt": f"{i}\n" for i in range(12_000)}
+    repo = make_app("app", {"Procfile": "release: true\n", **files})
+    repo.push()
+    live = server.root / "apps/app/current"
+    for name in ("d00/f0.txt", "d59/f59.txt", "d30/f30.txt"):  # edited in place, both halves
+        (live / name).write_text("scribbled\n")
+    repo.commit({"d10/f10.txt": "changed\n"})
+    text = repo.push().stderr
+    assert "Reused 11,997 unchanged files of v1, extracted 4" in text
+    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    full = tmp_path / "full"
+    full.mkdir()
+    archive = subprocess.Popen(["git", "-c", "tar.umask=0022", "--git-dir",
+                                str(server.root / "repos/app.git"), "archive", sha],
+                               stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(full)], stdin=archive.stdout, check=True)
+    archive.wait()
+    assert tree(server.root / "apps/app/releases/v2") == tree(full)
