@@ -353,9 +353,9 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
     server.wait_idle()
     singles = []
     for i in range(apps):
-        singles.append(push(work, server.create(f"s{i}")))
-        server.wait_idle()
-    walls = []
+        repo = server.create(f"s{i}")
+        singles.append(timed(lambda repo=repo: (push(work, repo), server.wait_idle())))
+    walls, returned = [], []
     for run in range(runs):
         server.wait_idle()
         repos = [server.create(f"c{run}x{i}") for i in range(apps)]
@@ -373,15 +373,23 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
             thread.start()
         for thread in threads:
             thread.join()
+        returned.append(time.perf_counter() - started)
+        server.wait_idle()
         walls.append(time.perf_counter() - started)
         assert not errors, errors
         for i in range(apps):
             assert '"succeeded"' in server.gd("releases", "-a", f"c{run}x{i}", "--json")
     budget = 1.5 * sum(singles) / 2
-    figure.rows = [("single push, each app alone", spread(singles)),
-                   (f"sum of {apps} single pushes / 2 (cores)", f"{sum(singles) / 2:.3f} s"),
-                   (f"{apps} pushes at once, wall", spread(walls)),
-                   ("ratio wall / (sum / 2)", f"{statistics.median(walls) / (sum(singles) / 2):.2f}x")]
+    figure.rows = [
+        ("single deploy, each app alone (push until its worker is done)", spread(singles)),
+        (f"sum of {apps} single deploys / 2 (cores)", f"{sum(singles) / 2:.3f} s"),
+        (f"{apps} pushes at once, until every worker is done", spread(walls)),
+        (f"{apps} pushes at once, until every `git push` returned", spread(returned)),
+        ("ratio wall / (sum / 2)", f"{statistics.median(walls) / (sum(singles) / 2):.2f}x"),
+    ]
+    figure.notes.append(
+        "A single deploy is timed until its worker is done (the slug is packed after the "
+        "push returns), so both sides count the same work.")
     figure.verdict = "met" if statistics.median(walls) <= budget else "NOT met"
     return figure
 

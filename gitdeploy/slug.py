@@ -35,6 +35,9 @@ def slug_from_commit(repo: Path, sha: str, dest: Path, timeout: float = SLUG_TIM
 
 def _compress(producer: list[str], dest: Path, timeout: float,
               env: dict[str, str] | None) -> int:
+    """producer | gzip -1 > dest, both at a lower CPU priority: when deploys pile up, their
+    critical paths come before packing slugs nobody waits for."""
+    producer = ["nice", "-n", "10", *producer]
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -43,8 +46,8 @@ def _compress(producer: list[str], dest: Path, timeout: float,
                                    env=env)
             assert tar.stdout is not None
             gzip = subprocess.run(
-                ["gzip", "-1", "-c"], stdin=tar.stdout, stdout=out, stderr=subprocess.PIPE,
-                timeout=timeout, check=False,
+                ["nice", "-n", "10", "gzip", "-1", "-c"], stdin=tar.stdout, stdout=out,
+                stderr=subprocess.PIPE, timeout=timeout, check=False,
             )
             tar.stdout.close()
             tar_err = tar.communicate(timeout=60)[1]

@@ -6,6 +6,8 @@ The log file is the truth; the reader only gets a copy. Writes wait for the read
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import select
 import time
@@ -13,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 POLL_SECONDS = 0.01
-CHECK_SECONDS = 0.02
+CHECK_SECONDS = 0.02  # without inotify: how often to look for the end
+SAFETY_CHECK = 0.25  # with inotify: a worker that died writes nothing, so look anyway
 STALL_LIMIT = 5.0
 CHUNK = 4096  # <= PIPE_BUF: once poll() says a pipe is writable, this much never blocks
 
@@ -40,6 +43,41 @@ def write(out_fd: int, data: bytes, stall_limit: float = STALL_LIMIT) -> None:
         view = view[written:]
 
 
+class Changes:
+    """Wakes up when a file in one of ``directories`` is written (inotify), so a waiting
+    reader costs no CPU; where inotify is missing it degrades to polling."""
+
+    IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x2, 0x8, 0x80, 0x100
+    IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
+
+    def __init__(self, directories: list[Path]) -> None:
+        self.fd = -1
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        except (OSError, AttributeError):
+            return
+        if fd < 0:
+            return
+        mask = self.IN_MODIFY | self.IN_CLOSE_WRITE | self.IN_MOVED_TO | self.IN_CREATE
+        for directory in directories:
+            libc.inotify_add_watch(fd, os.fsencode(directory), mask)
+        self.fd = fd
+
+    def wait(self, timeout: float) -> None:
+        if self.fd < 0:
+            time.sleep(min(timeout, POLL_SECONDS))
+            return
+        if select.select([self.fd], [], [], timeout)[0]:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self.fd, 65536):
+                    pass
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+
+
 def mirror(
     path: Path,
     finished: Callable[[], bool],
@@ -47,13 +85,18 @@ def mirror(
     *,
     start: int = 0,
     stall_limit: float = STALL_LIMIT,
+    also_watch: Path | None = None,
 ) -> bool:
     """Copy ``path`` from byte ``start`` to ``out_fd`` until ``finished()`` and nothing is
-    left to copy. Return False if the reader went away first."""
+    left to copy. Return False if the reader went away first.
+
+    It sleeps until the log's directory (or ``also_watch``, where the final status is written)
+    changes, and checks ``finished()`` after every change and at least every 250 ms.
+    """
+    changes = Changes([path.parent] + ([also_watch] if also_watch else []))
     fd = os.open(path, os.O_RDONLY)
     try:
         os.lseek(fd, start, os.SEEK_SET)
-        last_check = 0.0
         done = False
         while True:
             data = os.read(fd, 65536)
@@ -65,11 +108,9 @@ def mirror(
                 continue
             if done:
                 return True
-            now = time.monotonic()
-            if now - last_check >= CHECK_SECONDS:
-                last_check = now
-                done = finished()  # one more read after this catches the last lines
-                continue
-            time.sleep(POLL_SECONDS)
+            done = finished()  # one more read after this catches the last lines
+            if not done:
+                changes.wait(SAFETY_CHECK if changes.fd >= 0 else CHECK_SECONDS)
     finally:
         os.close(fd)
+        changes.close()
