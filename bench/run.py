@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -261,9 +262,9 @@ def reuse(base: Path, runs: int, sizes: tuple[int, int]) -> Figure:
         server = Server(base / f"server{files}")
         repo = server.create("app")
         push(work, repo)
-        config = [timed(lambda i=i: server.gd("config:set", "-a", "app", f"K={i}"))
+        config = [timed(partial(server.gd, "config:set", "-a", "app", f"K={i}"))
                   for i in range(runs)]
-        rollback = [timed(lambda: server.gd("rollback", "-a", "app")) for _ in range(runs)]
+        rollback = [timed(partial(server.gd, "rollback", "-a", "app")) for _ in range(runs)]
         figure.rows += [(f"config:set, {files:,} files", spread(config)),
                         (f"rollback, {files:,} files", spread(rollback))]
         medians[files] = max(statistics.median(config), statistics.median(rollback))
@@ -351,20 +352,26 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
     server = Server(base / "server")
     push(work, server.create("warmup"))
     server.wait_idle()
-    singles = []
+    singles, cpu_seconds = [], []
     for i in range(apps):
         repo = server.create(f"s{i}")
-        singles.append(timed(lambda repo=repo: (push(work, repo), server.wait_idle())))
-    walls, returned = [], []
+        before = busy_cpu_seconds()
+        started = time.perf_counter()
+        push(work, repo)
+        server.wait_idle()
+        singles.append(time.perf_counter() - started)
+        cpu_seconds.append(busy_cpu_seconds() - before)
+    walls, returned, concurrent_cpu = [], [], []
     for run in range(runs):
         server.wait_idle()
+        before = busy_cpu_seconds()
         repos = [server.create(f"c{run}x{i}") for i in range(apps)]
         errors: list[BaseException] = []
 
-        def one(repo: Path) -> None:
+        def one(repo: Path, errors: list[BaseException] = errors) -> None:
             try:
                 push(work, repo)
-            except BaseException as exc:  # noqa: BLE001
+            except BaseException as exc:
                 errors.append(exc)
 
         threads = [threading.Thread(target=one, args=(repo,)) for repo in repos]
@@ -376,6 +383,7 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
         returned.append(time.perf_counter() - started)
         server.wait_idle()
         walls.append(time.perf_counter() - started)
+        concurrent_cpu.append(busy_cpu_seconds() - before)
         assert not errors, errors
         for i in range(apps):
             assert '"succeeded"' in server.gd("releases", "-a", f"c{run}x{i}", "--json")
@@ -386,7 +394,14 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
         (f"{apps} pushes at once, until every worker is done", spread(walls)),
         (f"{apps} pushes at once, until every `git push` returned", spread(returned)),
         ("ratio wall / (sum / 2)", f"{statistics.median(walls) / (sum(singles) / 2):.2f}x"),
+        ("CPU time of one deploy (all processes, /proc/stat)", spread(cpu_seconds)),
+        (f"CPU floor: {apps} x that / {os.cpu_count()} cores",
+         f"{apps * statistics.median(cpu_seconds) / (os.cpu_count() or 1):.3f} s"),
+        ("CPU time of the concurrent run", spread(concurrent_cpu)),
     ]
+    floor_seconds = apps * statistics.median(cpu_seconds) / (os.cpu_count() or 1)
+    figure.rows.append(("ratio wall / CPU floor",
+                        f"{statistics.median(walls) / floor_seconds:.2f}x"))
     figure.notes.append(
         "A single deploy is timed until its worker is done (the slug is packed after the "
         "push returns), so both sides count the same work.")
@@ -395,6 +410,12 @@ def concurrency(base: Path, runs: int, files: int, size: int, apps: int = 10) ->
 
 
 # --- report ---------------------------------------------------------------------------------
+
+
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine spent not idle, from /proc/stat (it is otherwise quiet)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def machine() -> list[str]:
@@ -417,7 +438,8 @@ def write_report(figures: list[Figure], path: Path, command: str) -> None:
     for figure in figures:
         lines += [f"## {figure.title}", "", f"Target: {figure.target} — **{figure.verdict}**",
                   "", "| measure | value |", "|---|---|"]
-        lines += [f"| {label} | {value} |" for label, value in figure.rows]
+        lines += [f"| {label.replace('|', chr(92) + '|')} | {value} |"
+                  for label, value in figure.rows]
         lines += [""] + [f"{note}" for note in figure.notes] + ([""] if figure.notes else [])
     analysis = REPO / "bench" / "ANALYSIS.md"
     if analysis.exists():

@@ -146,8 +146,7 @@ def follow(server: Server, app: str, version: int, out_fd: int | None = None,
     path = server.layout.log(app, version)
     if not path.exists():
         path.touch(mode=0o600)
-    if not stream.mirror(path, lambda: release_finished(server, app, version, postdeploy), out,
-                         also_watch=server.layout.state_dir):
+    if not stream.mirror(path, lambda: release_finished(server, app, version, postdeploy), out):
         return None
     return server.ledger.release(app, version)
 

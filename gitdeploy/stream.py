@@ -43,11 +43,18 @@ def write(out_fd: int, data: bytes, stall_limit: float = STALL_LIMIT) -> None:
         view = view[written:]
 
 
+def touch_log(path: Path) -> None:
+    """Tell a mirror of ``path`` to look again at the release's status (its final state is
+    in the ledger now): an inotify event on the log's directory, no byte written."""
+    with contextlib.suppress(OSError):
+        os.utime(path)
+
+
 class Changes:
     """Wakes up when a file in one of ``directories`` is written (inotify), so a waiting
     reader costs no CPU; where inotify is missing it degrades to polling."""
 
-    IN_MODIFY, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x2, 0x8, 0x80, 0x100
+    IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE, IN_MOVED_TO, IN_CREATE = 0x2, 0x4, 0x8, 0x80, 0x100
     IN_NONBLOCK, IN_CLOEXEC = 0o4000, 0o2000000
 
     def __init__(self, directories: list[Path]) -> None:
@@ -59,7 +66,8 @@ class Changes:
             return
         if fd < 0:
             return
-        mask = self.IN_MODIFY | self.IN_CLOSE_WRITE | self.IN_MOVED_TO | self.IN_CREATE
+        mask = (self.IN_MODIFY | self.IN_ATTRIB | self.IN_CLOSE_WRITE | self.IN_MOVED_TO
+                | self.IN_CREATE)
         for directory in directories:
             libc.inotify_add_watch(fd, os.fsencode(directory), mask)
         self.fd = fd
@@ -85,19 +93,20 @@ def mirror(
     *,
     start: int = 0,
     stall_limit: float = STALL_LIMIT,
-    also_watch: Path | None = None,
 ) -> bool:
     """Copy ``path`` from byte ``start`` to ``out_fd`` until ``finished()`` and nothing is
     left to copy. Return False if the reader went away first.
 
-    It sleeps until the log's directory (or ``also_watch``, where the final status is written)
-    changes, and checks ``finished()`` after every change and at least every 250 ms.
+    It sleeps until something in the log's directory changes: a new line, or the worker
+    touching the log once the release's status is final (see touch_log). ``finished()`` is
+    asked at most every 20 ms, and at least every 250 ms (a worker that died says nothing).
     """
-    changes = Changes([path.parent] + ([also_watch] if also_watch else []))
+    changes = Changes([path.parent])
     fd = os.open(path, os.O_RDONLY)
     try:
         os.lseek(fd, start, os.SEEK_SET)
         done = False
+        checked = 0.0
         while True:
             data = os.read(fd, 65536)
             if data:
@@ -108,9 +117,14 @@ def mirror(
                 continue
             if done:
                 return True
-            done = finished()  # one more read after this catches the last lines
-            if not done:
-                changes.wait(SAFETY_CHECK if changes.fd >= 0 else CHECK_SECONDS)
+            since = time.monotonic() - checked
+            if since >= CHECK_SECONDS:
+                checked = time.monotonic()
+                done = finished()  # one more read after this catches the last lines
+                if not done:
+                    changes.wait(SAFETY_CHECK if changes.fd >= 0 else CHECK_SECONDS)
+            else:
+                changes.wait(CHECK_SECONDS - since)
     finally:
         os.close(fd)
         changes.close()

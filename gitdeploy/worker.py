@@ -37,6 +37,7 @@ from gitdeploy.server import Server
 from gitdeploy.settings import FILENAME, AppSettings, SettingsError, parse_settings
 from gitdeploy.slug import create_slug, extract_slug, share_slug, slug_from_commit
 from gitdeploy.states import PostdeployStatus, Reason, Status
+from gitdeploy.stream import touch_log
 
 
 def human_size(size: int) -> str:
@@ -482,6 +483,7 @@ class Worker:
         seconds = time.monotonic() - self.started
         self.log.header(f"Released {self.name} ({self.release.description}) in {seconds:.1f} s")
         self._to(Status.SUCCEEDED)
+        touch_log(self.layout.log(self.app, self.version))
         oplog.log("release.succeeded", app=self.app, version=self.version,
                   seconds=round(seconds, 3))
 
@@ -498,6 +500,7 @@ class Worker:
         release = self.ledger.release(self.app, self.version)
         if release is not None and not release.status.final:
             self.ledger.transition(self.app, self.version, Status.FAILED, reason)
+        touch_log(self.layout.log(self.app, self.version))
         oplog.log("release.failed", level="warning", app=self.app, version=self.version,
                   reason=reason.value, detail=detail)
 
@@ -551,6 +554,7 @@ class Worker:
                 self.log.header(f"Postdeploy of {self.name} {status}: the postdeploy command "
                                 f"{outcome}; {self.name} stays live")
             self.ledger.update(self.app, self.version, postdeploy_status=status.value)
+            touch_log(self.layout.log(self.app, self.version))
             oplog.log("postdeploy.end", app=self.app, version=self.version, status=status.value)
         finally:
             lock.release()
