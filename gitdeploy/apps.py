@@ -167,13 +167,13 @@ def clean_temp(server: Server, app: str) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """A process that still runs (a zombie waiting to be reaped does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as handle:
+            state = handle.read().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
-    except PermissionError:
-        return True
-    return True
+    return state not in ("Z", "X")
 
 
 def sync_current_env(server: Server, app: str) -> None:

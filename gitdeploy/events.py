@@ -16,7 +16,7 @@ import threading
 import traceback
 from typing import Any
 
-from gitdeploy import apps, stream
+from gitdeploy import apps, faults, stream
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GitdeployError
 from gitdeploy.ledger import Release
 from gitdeploy.locks import FileLock, is_held
@@ -67,6 +67,7 @@ def start(
         request=request, before_insert=take_worker_lock,
     )
     assert lock is not None and lock.fd is not None
+    faults.point("hook-recorded")
     try:
         _spawn_worker(server, app, release.version, lock.fd)
     except OSError as exc:

@@ -8,6 +8,8 @@ import shutil
 import stat
 from pathlib import Path
 
+from gitdeploy import faults
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 
@@ -53,6 +55,7 @@ def swap_symlink(link: Path, target: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     os.symlink(target, tmp)
+    faults.point(f"swapping-{link.name}")
     os.replace(tmp, link)
     fsync_dir(link.parent)
 

@@ -6,14 +6,19 @@ No dulwich here: the worker and quick commands use this module and must start fa
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from gitdeploy import faults
 from gitdeploy.errors import GitdeployError
 
 GIT_TIMEOUT = 3600
 ZERO_SHA = "0" * 40
+# The worker's long-running children die with it (not left writing into a directory that
+# crash recovery is about to remove): setpriv sets PR_SET_PDEATHSIG, then execs them.
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
 
 
 def git_env() -> dict[str, str]:
@@ -52,13 +57,14 @@ STREAM_ABOVE = "1m"
 
 def _archive_and_extract(git_args: list[str], dest: Path, timeout: float) -> None:
     archive = subprocess.Popen(
-        ["git", "-c", "tar.umask=0022", "-c", f"core.bigFileThreshold={STREAM_ABOVE}",
-         *git_args],
+        [*DIE_WITH_PARENT, "git", "-c", "tar.umask=0022", "-c",
+         f"core.bigFileThreshold={STREAM_ABOVE}", *git_args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(),
     )
     try:
+        faults.point("extracting")
         extract = subprocess.run(
-            ["tar", "-x", "-f", "-", "-C", str(dest), "--no-same-owner",
+            [*DIE_WITH_PARENT, "tar", "-x", "-f", "-", "-C", str(dest), "--no-same-owner",
              "--delay-directory-restore"],
             stdin=archive.stdout, capture_output=True, timeout=timeout, check=False,
         )
@@ -129,7 +135,8 @@ def write_blobs(repo: Path, entries: list[Entry], dest: Path, mtime: int) -> Non
     """Write entries (files and symlinks) under ``dest`` as git archive would (mode 0644 or
     0755, mtime ``mtime``), streaming each blob from one ``git cat-file --batch``."""
     batch = subprocess.Popen(
-        ["git", "--git-dir", str(repo), "cat-file", "--batch"], stdin=subprocess.PIPE,
+        [*DIE_WITH_PARENT, "git", "--git-dir", str(repo), "cat-file", "--batch"],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=git_env(),
     )
     assert batch.stdin is not None and batch.stdout is not None

@@ -20,7 +20,7 @@ import signal
 import stat
 from pathlib import Path
 
-from gitdeploy import gitcli
+from gitdeploy import faults, gitcli
 from gitdeploy.gitcli import Entry
 
 MAX_CHANGES = 5000  # beyond this a full extraction is as cheap
@@ -53,6 +53,7 @@ def link_unchanged(repo: Path, old_sha: str, new_sha: str, old_dir: Path,
         if entry.path not in changes:
             parent, _, name = entry.path.rpartition("/")
             by_directory.setdefault(parent, []).append((name, entry))
+    faults.point("linking")
     linked = _link_all(str(old_dir), str(new_dir), list(by_directory.items()), newest, write)
     if len(write) <= WRITE_DIRECTLY:
         gitcli.write_blobs(repo, write, new_dir, gitcli.commit_time(repo, new_sha))

@@ -8,9 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from gitdeploy import faults
 from gitdeploy.errors import GitdeployError
 from gitdeploy.fsops import fsync_dir
-from gitdeploy.gitcli import git_env
+from gitdeploy.gitcli import DIE_WITH_PARENT, git_env
 
 SLUG_TIMEOUT = 3600
 
@@ -37,7 +38,7 @@ def _compress(producer: list[str], dest: Path, timeout: float,
               env: dict[str, str] | None) -> int:
     """producer | gzip -1 > dest, both at a lower CPU priority: when deploys pile up, their
     critical paths come before packing slugs nobody waits for."""
-    producer = ["nice", "-n", "10", *producer]
+    producer = [*DIE_WITH_PARENT, "nice", "-n", "10", *producer]
     tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -45,8 +46,10 @@ def _compress(producer: list[str], dest: Path, timeout: float,
             tar = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                    env=env)
             assert tar.stdout is not None
+            faults.point("packing-slug")
             gzip = subprocess.run(
-                ["nice", "-n", "10", "gzip", "-1", "-c"], stdin=tar.stdout, stdout=out,
+                [*DIE_WITH_PARENT, "nice", "-n", "10", "gzip", "-1", "-c"], stdin=tar.stdout,
+                stdout=out,
                 stderr=subprocess.PIPE, timeout=timeout, check=False,
             )
             tar.stdout.close()

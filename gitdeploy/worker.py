@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from gitdeploy import apps, gitcli, materialize, oplog, processes, schemadiff
+from gitdeploy import apps, faults, gitcli, materialize, oplog, processes, schemadiff
 from gitdeploy.configvars import (
     ConfigChange,
     postgres_url,
@@ -161,6 +161,7 @@ class Worker:
             self.log.header(f"Waiting for the app lock (held by {holder})")
             app_lock.acquire()
         app_lock.describe_holder(f"{self.name} ({self.release.description}) pid {os.getpid()}")
+        faults.point("locked")
         apps.repair_dead_releases(self.server, self.app)
 
     def _execute(self) -> None:
@@ -424,6 +425,7 @@ class Worker:
         then run the processes; if a web process does not answer, go back."""
         self.previous_live = apps.current_version(self.server, self.app)
         self._point_current_at(self.version)
+        faults.point("went-live")
         self.went_live = True
         systemd = processes.manager()
         if systemd is None:
@@ -454,6 +456,7 @@ class Worker:
 
     def _point_current_at(self, version: int) -> None:
         swap_symlink(self.layout.current_env(self.app), f"releases/v{version}.env")
+        faults.point("between-swaps")
         swap_symlink(self.layout.current(self.app), f"releases/v{version}")
 
     def _revert(self) -> None:
@@ -482,7 +485,9 @@ class Worker:
     def _succeed(self) -> None:
         seconds = time.monotonic() - self.started
         self.log.header(f"Released {self.name} ({self.release.description}) in {seconds:.1f} s")
+        faults.point("verdict-written")
         self._to(Status.SUCCEEDED)
+        faults.point("recorded")
         touch_log(self.layout.log(self.app, self.version))
         oplog.log("release.succeeded", app=self.app, version=self.version,
                   seconds=round(seconds, 3))
