@@ -347,7 +347,8 @@ def cmd_hook(server: Server, args: argparse.Namespace) -> int:
 
     if args.hook != "post-receive":
         raise UsageError(f"unknown hook {args.hook!r}")
-    return post_receive(server, args.name, sys.stdin.read(), sys.stdout.fileno())
+    refs = sys.stdin.buffer.read().decode(errors="surrogateescape")  # ref names are bytes
+    return post_receive(server, args.name, refs, sys.stdout.fileno())
 
 
 def cmd_worker(server: Server, args: argparse.Namespace) -> int:

@@ -39,7 +39,9 @@ def git(*args: str, timeout: float = 60, cwd: Path | None = None) -> str:
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip().splitlines()
         raise GitdeployError(f"git {args[0]} failed: {message[-1] if message else 'no output'}")
-    return done.stdout.decode(errors="replace")
+    # Paths in git's output are bytes: surrogateescape keeps a name that is not UTF-8 exactly
+    # as it is, so handing it back to the filesystem or to git names the same file.
+    return done.stdout.decode(errors="surrogateescape")
 
 
 def init_bare(path: Path) -> None:

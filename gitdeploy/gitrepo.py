@@ -47,7 +47,8 @@ class GitRepo:
         return out.strip()
 
     def read_file(self, sha: str, path: str, limit: int = 1 << 20) -> bytes | None:
-        """A regular file's bytes at commit ``sha``; None if absent or not a regular file."""
+        """A regular file's bytes at commit ``sha``; None if absent. Anything else by that name
+        (a symlink, a directory, a submodule) is refused: the worker would not follow it."""
         listing = git("--git-dir", str(self.path), "ls-tree", "-l", "-z", "--full-tree", sha,
                       "--", path)
         for record in listing.split("\0"):
@@ -56,9 +57,10 @@ class GitRepo:
                 continue
             mode, kind, blob, size = meta.split()
             if mode not in REGULAR or kind != "blob":
-                return None
+                raise UsageError(f"{path} must be a regular file, not a "
+                                 f"{'link' if mode == '120000' else kind}")
             if int(size) > limit:
-                raise UsageError(f"{path} is larger than {limit} bytes")
+                raise UsageError(f"{path} is {size} bytes; the limit is {limit}")
             done = subprocess.run(["git", "--git-dir", str(self.path), "cat-file", "blob", blob],
                                   capture_output=True, timeout=60, check=False, env=git_env())
             if done.returncode != 0:

@@ -14,7 +14,7 @@ from gitdeploy.server import Server
 
 def _say(out_fd: int, *lines: str) -> None:
     with contextlib.suppress(stream.ReaderGone):
-        stream.write(out_fd, "".join(line + "\n" for line in lines).encode())
+        stream.write(out_fd, "".join(line + "\n" for line in lines).encode(errors="replace"))
 
 
 def post_receive(server: Server, app: str, stdin_text: str, out_fd: int) -> int:

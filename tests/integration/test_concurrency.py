@@ -1,0 +1,140 @@
+"""Many deploys at once, readers during deploys, and a disk that fills up mid-release."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import unavailable
+from tests.support.gd import GITDEPLOY, AppRepo, Server, run
+
+MakeApp = Callable[..., AppRepo]
+STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" >> {log}; '
+           'sleep 0.2; echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE end $(date +%s.%N)" >> {log}\n')
+
+
+def intervals(log: Path) -> dict[tuple[str, str], tuple[float, float]]:
+    stamps: dict[tuple[str, str], dict[str, float]] = {}
+    for line in log.read_text().splitlines():
+        app, version, edge, at = line.split()
+        stamps.setdefault((app, version), {})[edge] = float(at)
+    return {key: (edges["start"], edges["end"]) for key, edges in stamps.items()}
+
+
+def check_snapshot(text: str) -> None:
+    """What a reader sees mid-deploy: valid JSON, a coherent ledger, never a torn state."""
+    releases = json.loads(text)
+    live = [r for r in releases if r["current"]]
+    assert len(live) <= 1
+    assert all(r["status"] == "succeeded" for r in live)
+    assert all(r["status"] in ("pending", "building", "releasing", "succeeded", "failed")
+               for r in releases)
+    versions = [r["version"] for r in releases]
+    assert versions == sorted(set(versions), reverse=True)
+
+
+@pytest.mark.slow
+def test_ten_deploys_of_one_app_at_once(make_app: MakeApp, server: Server,
+                                        tmp_path: Path) -> None:
+    log = tmp_path / "stamps"
+    repo = make_app("app", {"Procfile": STAMPED.format(log=log)})
+    shas = [repo.commit({"n": str(i)}) for i in range(10)]
+    repo.push()  # v1: the head
+    stop = threading.Event()
+    snapshots: list[str] = []
+
+    def read_while_deploying() -> None:
+        while not stop.is_set():
+            done = subprocess.run([GITDEPLOY, "--root", str(server.root), "releases", "-a",
+                                   "app", "--json"], capture_output=True, text=True,
+                                  check=False)
+            assert done.returncode == 0, done.stderr
+            snapshots.append(done.stdout)
+
+    reader = threading.Thread(target=read_while_deploying)
+    reader.start()
+    procs = [subprocess.Popen([GITDEPLOY, "--root", str(server.root), "deploy", "-a", "app",
+                               sha], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for sha in shas]
+    setters = [subprocess.Popen([GITDEPLOY, "--root", str(server.root), "config:set", "-a",
+                                 "app", f"K{i}=v{i}"], stdout=subprocess.DEVNULL)
+               for i in range(3)]
+    assert [p.wait(timeout=180) for p in procs + setters] == [0] * 13
+    stop.set()
+    reader.join()
+    releases = server.releases("app")
+    assert [r["version"] for r in releases] == list(range(14, 0, -1))  # distinct, none reused
+    assert all(r["status"] == "succeeded" for r in releases)
+    spans = sorted(intervals(log).values())
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+    order = sorted(intervals(log), key=lambda key: intervals(log)[key][0])
+    assert [int(version[1:]) for _, version in order] == list(range(1, 15))  # in version order
+    assert len(snapshots) > 5
+    for text in snapshots:
+        check_snapshot(text)
+    config = json.loads(server.gd("config", "-a", "app", "--json").stdout)
+    assert config == {"K0": "v0", "K1": "v1", "K2": "v2"}
+
+
+@pytest.mark.slow
+def test_five_apps_deploy_independently(make_app: MakeApp, server: Server,
+                                        tmp_path: Path) -> None:
+    log = tmp_path / "stamps"
+    repos = [make_app(f"app{i}", {"Procfile": STAMPED.format(log=log)}) for i in range(5)]
+    pushes = [repo.push_popen() for repo in repos]
+    assert [p.wait(timeout=120) for p in pushes] == [0] * 5
+    spans = intervals(log)
+    assert len(spans) == 5
+    starts, ends = [s for s, _ in spans.values()], [e for _, e in spans.values()]
+    assert max(starts) < min(ends)  # they overlapped: no app waited for another
+    for i in range(5):
+        release = server.release(f"app{i}", 1)
+        assert release["status"] == "succeeded" and release["current"]
+        assert f"app{i} v1" not in "".join(server.log(f"app{j}", 1) for j in range(5) if j != i)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        unavailable(f"cannot mount a small tmpfs: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_fails_the_release_cleanly(small_disk: Path, tmp_path: Path) -> None:
+    server = Server(small_disk / "root")
+    repo = server.create_app("app", tmp_path / "work")
+    repo.commit({"Procfile": "release: echo ok\n", "small.txt": "fits\n"})
+    assert "Released v1" in repo.push().stderr
+    server.wait_idle("app")
+    with (repo.work / "big.bin").open("wb") as handle:  # incompressible: the repository and
+        handle.write(os.urandom(22 << 20))            # the extraction cannot both fit
+    repo.commit(message="too big for the disk")
+    text = repo.push(check=False).stderr
+    assert "Release v2 failed: build failed — v1 is still live" in text, text
+    assert "No space left on device" in text
+    v2 = server.release("app", 2)
+    assert (v2["status"], v2["reason"]) == ("failed", "build failed")
+    assert server.current("app") == "releases/v1"
+    assert (server.root / "apps/app/current/small.txt").read_text() == "fits\n"
+    app = server.root / "apps/app"
+    server.wait_idle("app")
+    assert list((app / "tmp").iterdir()) == []
+    assert not (app / "releases/v2").exists()
+    assert [p for p in app.rglob("*") if ".tmp-" in p.name] == []
+    (repo.work / "big.bin").unlink()
+    repo.commit(message="smaller again")
+    assert "Released v3" in repo.push().stderr
+    assert run(["df", "--output=avail", str(small_disk)]).stdout
