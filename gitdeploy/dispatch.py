@@ -12,11 +12,12 @@ import os
 import shutil
 import sys
 from argparse import Namespace
+from collections.abc import Callable
 
 from gitdeploy import apps, keys, names, sshcommand
 from gitdeploy.errors import EXIT_OK, UsageError
 from gitdeploy.server import Server
-from gitdeploy.sshcommand import Access, CommandRequest, GitRequest
+from gitdeploy.sshcommand import Access, GitRequest
 
 
 def access_for(server: Server, key_name: str) -> Access:
@@ -46,8 +47,6 @@ def refuse_unless_allowed(access: Access, command: str, involved: list[str]) -> 
 
 def serve_git(server: Server, access: Access, request: GitRequest) -> int:
     app = request.app
-    refuse_unless_allowed(access, "push" if request.service == "receive-pack" else "fetch",
-                          [app])
     if server.ledger.app(app) is None:
         if request.service == "receive-pack" and access.admin:
             apps.create_app(server, app)
@@ -66,26 +65,41 @@ def involved_apps(args: Namespace) -> list[str]:
     return [names.app_name(app) for app in found]
 
 
-def ssh_command(server: Server, key_name: str, raw: bytes,
-                parse_command: object) -> int:
-    """Dispatch one ssh request. ``parse_command(argv) -> Namespace`` is the CLI's parser."""
-    access = access_for(server, key_name)
-    server.user = access.key
-    server.access = access
+Decision = GitRequest | Namespace | None  # None: print the help
+
+
+def decide(access: Access, raw: bytes, parse_command: Callable[[list[str]], Namespace]
+           ) -> Decision:
+    """What the key's request would run, or UsageError saying why nothing will. Runs nothing:
+    the fuzz tests call it thousands of times."""
     request = sshcommand.parse(raw)
     if request is None:
-        print(help_text(access))
-        return EXIT_OK
+        return None
     if isinstance(request, GitRequest):
-        return serve_git(server, access, request)
-    assert isinstance(request, CommandRequest) and callable(parse_command)
-    args: Namespace = parse_command(list(request.argv))
+        refuse_unless_allowed(access, "push" if request.service == "receive-pack" else "fetch",
+                              [request.app])
+        return request
+    args = parse_command(list(request.argv))
     if args.command == "help":
-        print(help_text(access))
-        return EXIT_OK
+        return None
     involved = involved_apps(args)
     if args.command in sshcommand.APP_COMMANDS and not involved:
         raise UsageError("no app given: use -a APP")
     refuse_unless_allowed(access, args.command, involved)
-    result: int = args.handler(server, args)
+    return args
+
+
+def ssh_command(server: Server, key_name: str, raw: bytes,
+                parse_command: Callable[[list[str]], Namespace]) -> int:
+    """Dispatch one ssh request. ``parse_command(argv) -> Namespace`` is the CLI's parser."""
+    access = access_for(server, key_name)
+    server.user = access.key
+    server.access = access
+    decision = decide(access, raw, parse_command)
+    if decision is None:
+        print(help_text(access))
+        return EXIT_OK
+    if isinstance(decision, GitRequest):
+        return serve_git(server, access, decision)
+    result: int = decision.handler(server, decision)
     return result
