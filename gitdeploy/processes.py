@@ -29,8 +29,11 @@ def manager() -> Systemd | None:
 
 
 def _ports_free(base: int) -> bool:
+    """Nothing bound to the block's first ports. SO_REUSEADDR, as web servers set it: a port
+    whose old connections linger in TIME_WAIT is free for them, so it is free for us."""
     for port in (base, base + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

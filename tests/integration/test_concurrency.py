@@ -18,6 +18,12 @@ from tests.support.gd import GITDEPLOY, AppRepo, Server, run
 MakeApp = Callable[..., AppRepo]
 STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" >> {log}; '
            'sleep 0.2; echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE end $(date +%s.%N)" >> {log}\n')
+# Each release phase announces itself, then waits (up to 60 s) until all five have: if one app
+# waited for another, the first would time out and fail. Timing-free proof of independence.
+BARRIER = ('release: touch {dir}/$GITDEPLOY_APP; n=0; '
+           'while [ "$(ls {dir} | wc -l)" -lt 5 ]; do n=$((n+1)); '
+           '[ $n -gt 600 ] && echo "alone: $(ls {dir})" && exit 1; sleep 0.1; done; '
+           'echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE met the others"\n')
 
 
 def intervals(log: Path) -> dict[tuple[str, str], tuple[float, float]]:
@@ -86,17 +92,16 @@ def test_ten_deploys_of_one_app_at_once(make_app: MakeApp, server: Server,
 @pytest.mark.slow
 def test_five_apps_deploy_independently(make_app: MakeApp, server: Server,
                                         tmp_path: Path) -> None:
-    log = tmp_path / "stamps"
-    repos = [make_app(f"app{i}", {"Procfile": STAMPED.format(log=log)}) for i in range(5)]
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    repos = [make_app(f"app{i}", {"Procfile": BARRIER.format(dir=barrier)}) for i in range(5)]
     pushes = [repo.push_popen() for repo in repos]
     assert [p.wait(timeout=120) for p in pushes] == [0] * 5
-    spans = intervals(log)
-    assert len(spans) == 5
-    starts, ends = [s for s, _ in spans.values()], [e for _, e in spans.values()]
-    assert max(starts) < min(ends)  # they overlapped: no app waited for another
+    assert sorted(path.name for path in barrier.iterdir()) == [f"app{i}" for i in range(5)]
     for i in range(5):
         release = server.release(f"app{i}", 1)
         assert release["status"] == "succeeded" and release["current"]
+        assert f"app{i} v1 met the others" in server.log(f"app{i}", 1)
         assert f"app{i} v1" not in "".join(server.log(f"app{j}", 1) for j in range(5) if j != i)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from gitdeploy.processes import _ports_free
 from tests.support.gd import GIT_IDENTITY, GITDEPLOY, wait_for
 from tests.support.systemd_user import UserManager, start_user_manager
 
@@ -102,7 +103,8 @@ def web(manager: UserManager) -> Iterator[Web]:
     home = Path(manager.home)
     root = home / f"gd-{uuid.uuid4().hex[:8]}"
     work = home / f"work-{uuid.uuid4().hex[:8]}"
-    port = random.randrange(20000, 40000, 100)
+    port = next(base for base in iter(lambda: random.randrange(20000, 40000, 100), None)
+                if _ports_free(base))  # else the app would get the next free block
     os.environ["GITDEPLOY_PORT_BASE"] = str(port)  # read by processes run as the user
     site = Web(manager, root, work, port)
     manager.env["GITDEPLOY_PORT_BASE"] = str(port)
