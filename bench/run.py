@@ -67,6 +67,11 @@ def spread(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
 # --- fixtures -------------------------------------------------------------------------------
 
 
+def commit_all(work: Path, message: str) -> None:
+    sh("git", "add", "-A", cwd=work)
+    sh("git", "commit", "-q", "-m", message, cwd=work)
+
+
 def make_work_repo(path: Path, files: int, total_bytes: int, procfile: str) -> None:
     """A repository of ``files`` files totalling about ``total_bytes``, in 100 directories."""
     path.mkdir(parents=True)
@@ -79,8 +84,7 @@ def make_work_repo(path: Path, files: int, total_bytes: int, procfile: str) -> N
         start = (i * 7919) % (len(seed) - size) if size < len(seed) else 0
         (directory / f"f{i}.txt").write_bytes((seed[start:start + size] * 2)[:size])
     (path / "Procfile").write_text(procfile)
-    sh("git", "add", "-A", cwd=path)
-    sh("git", "commit", "-q", "-m", "initial", cwd=path)
+    commit_all(path, "initial")
 
 
 def commit_change(work: Path, label: str) -> str:
@@ -225,8 +229,7 @@ def latency(base: Path, runs: int) -> Figure:
     (work / "stamp.py").write_text("import time\nfor i in range(40):\n"
                                    "    print('stamp', time.time(), flush=True)\n"
                                    "    time.sleep(0.05)\n")
-    sh("git", "add", "-A", cwd=work)
-    sh("git", "commit", "-q", "-m", "stamp", cwd=work)
+    commit_all(work, "stamp")
     server = Server(base / "server")
     delays: list[float] = []
     for run in range(runs):
@@ -283,8 +286,7 @@ def memory(base: Path, runs: int) -> Figure:
     with (work / "big.bin").open("wb") as handle:
         for _ in range(200):
             handle.write(os.urandom(1 << 20))
-    sh("git", "add", "-A", cwd=work)
-    sh("git", "commit", "-q", "-m", "big", cwd=work)
+    commit_all(work, "big")
     server = Server(base / "server")
     workers, children, anonymous = [], [], []
     for run in range(runs):

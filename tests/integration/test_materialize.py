@@ -44,6 +44,18 @@ def tree(root: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
+def full_extraction(server: Server, repo: AppRepo, dest: Path) -> Path:
+    """The pushed head as a plain `git archive | tar -x` makes it: what a release must equal."""
+    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    dest.mkdir()
+    archive = subprocess.Popen(["git", "-c", "tar.umask=0022", "--git-dir",
+                                str(server.root / "repos/app.git"), "archive", sha],
+                               stdout=subprocess.PIPE)
+    subprocess.run(["tar", "-x", "-C", str(dest)], stdin=archive.stdout, check=True)
+    assert archive.wait() == 0
+    return dest
+
+
 def inodes(root: Path) -> dict[str, int]:
     return {str(p.relative_to(root)): p.lstat().st_ino for p in root.rglob("*")
             if not p.is_dir() or p.is_symlink()}
@@ -74,14 +86,7 @@ def test_an_incremental_release_equals_a_full_extraction(make_app: MakeApp, serv
     text = repo.push().stderr
     assert "Reused 5 unchanged files of v1, extracted 5" in text
     v2 = server.root / "apps/app/releases/v2"
-    full = tmp_path / "full"
-    full.mkdir()
-    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
-    archive = subprocess.Popen(["git", "-c", "tar.umask=0022", "--git-dir",
-                                str(server.root / "repos/app.git"), "archive", sha],
-                               stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(full)], stdin=archive.stdout, check=True)
-    archive.wait()
+    full = full_extraction(server, repo, tmp_path / "full")
     assert tree(v2) == tree(full)
     # v1 is exactly as it was: nothing was written into a file both releases hold.
     assert tree(v1) == before and inodes(v1) == before_inodes
@@ -141,14 +146,7 @@ def test_links_carry_over_release_after_release(make_app: MakeApp, server: Serve
         assert f"Reused {len(BASE) - 1} unchanged files of v{i - 1}, extracted 1" in text or (
             path == "new-file.txt" and
             f"Reused {len(BASE)} unchanged files of v{i - 1}, extracted 1" in text), text
-    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
-    full = tmp_path / "full"
-    full.mkdir()
-    archive = subprocess.Popen(["git", "-c", "tar.umask=0022", "--git-dir",
-                                str(server.root / "repos/app.git"), "archive", sha],
-                               stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(full)], stdin=archive.stdout, check=True)
-    archive.wait()
+    full = full_extraction(server, repo, tmp_path / "full")
     assert tree(server.root / "apps/app/releases/v4") == tree(full)
     original = inodes(server.root / "apps/app/releases/v1")["Procfile"]
     assert inodes(server.root / "apps/app/releases/v4")["Procfile"] == original
@@ -166,12 +164,5 @@ def test_a_big_tree_linked_by_two_processes_is_exact(make_app: MakeApp, server: 
     repo.commit({"d10/f10.txt": "changed\n"})
     text = repo.push().stderr
     assert "Reused 11,997 unchanged files of v1, extracted 4" in text
-    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
-    full = tmp_path / "full"
-    full.mkdir()
-    archive = subprocess.Popen(["git", "-c", "tar.umask=0022", "--git-dir",
-                                str(server.root / "repos/app.git"), "archive", sha],
-                               stdout=subprocess.PIPE)
-    subprocess.run(["tar", "-x", "-C", str(full)], stdin=archive.stdout, check=True)
-    archive.wait()
+    full = full_extraction(server, repo, tmp_path / "full")
     assert tree(server.root / "apps/app/releases/v2") == tree(full)
