@@ -13,13 +13,13 @@ import os
 import subprocess
 import sys
 import threading
-import traceback
 from typing import Any
 
 from gitdeploy import apps, faults, stream
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GitdeployError
 from gitdeploy.ledger import Release
 from gitdeploy.locks import FileLock, is_held
+from gitdeploy.output import warning
 from gitdeploy.server import Server
 from gitdeploy.states import PostdeployStatus, Reason, Status
 
@@ -114,12 +114,29 @@ def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
                 os.environ.clear()
                 os.environ.update(kept)
                 code = run_worker(server.root, app, version, lock_fd)
-            except BaseException:
-                traceback.print_exc()
+            except BaseException as exc:
+                _report_crash(server, exc)
             finally:
                 os._exit(code)
     finally:
         os.close(log_fd)
+
+
+def _report_crash(server: Server, exc: BaseException) -> None:
+    """A worker that crashed outside its own handling: one line in the release log (the
+    pusher reads it), the traceback in the operational log."""
+    where = "the operational log could not be written"
+    try:
+        from gitdeploy import oplog
+
+        oplog.start(server.layout.oplog)
+        oplog.log("worker.crash", level="error", exc_info=True)
+        oplog.flush()
+        where = f"details in {server.layout.oplog}"
+    except Exception:  # the line below is all that can still be said
+        pass
+    line = warning(f"internal error in the worker ({exc.__class__.__name__}: {exc}); {where}")
+    os.write(2, (line + "\n").encode(errors="replace"))
 
 
 def release_finished(server: Server, app: str, version: int, postdeploy: bool = False) -> bool:
