@@ -128,7 +128,7 @@ class Server:
     def wait_idle(self, timeout: float = 600) -> None:
         """Until no worker runs: every run starts on an idle server (slugs are packed after
         the verdict, and would otherwise eat into the next run)."""
-        from gitdeploy.locks import is_held
+        from gitdeploy.store.locks import is_held
 
         deadline = time.monotonic() + timeout
         while any(is_held(p) for p in self.root.glob("apps/*/locks/*.lock")):

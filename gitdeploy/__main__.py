@@ -1,5 +1,5 @@
 import sys
 
-from gitdeploy.cli import main
+from gitdeploy.cli.main import main
 
 sys.exit(main())

@@ -1,4 +1,5 @@
-"""Files shipped with gitdeploy: the hook shim and the systemd unit templates.
+"""Files shipped with gitdeploy (the hook shim, the systemd unit templates) and how to start
+gitdeploy itself from a hook or a key's forced command.
 
 Installed, they are the packages ``gitdeploy._hooks`` and ``gitdeploy._units`` (mapped from
 the repository's top-level ``hooks/`` and ``systemd/``); from a source checkout or an editable
@@ -7,6 +8,8 @@ install they are read from those directories directly.
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -26,3 +29,11 @@ def hook_template() -> str:
 
 def unit_template(name: str) -> str:
     return _read("gitdeploy._units", "systemd", name)
+
+
+def gitdeploy_command() -> list[str]:
+    """How hooks and workers start gitdeploy: by absolute path, so a bare PATH works."""
+    script = Path(sys.executable).with_name("gitdeploy")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "gitdeploy"]

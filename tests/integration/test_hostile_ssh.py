@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from tests.access.test_dispatch import COMMANDS
 from tests.support.gd import GITDEPLOY, Server, run
 from tests.support.sshd import make_client_key
-from tests.test_dispatch_fuzz import COMMANDS
 
 TRAPS = ("sh", "bash", "dash", "rm", "touch", "id", "curl", "wget", "nc", "cat", "perl",
          "python3", "chmod", "cp", "mv", "ln", "tee", "dd", "env", "xargs", "find")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gitdeploy.processes import _ports_free
+from gitdeploy.processes.ports import _ports_free
 from tests.support.gd import GIT_IDENTITY, GITDEPLOY, wait_for
 from tests.support.systemd_user import UserManager, start_user_manager
 

@@ -226,3 +226,4 @@ def test_config_files_are_private(make_app: MakeApp, server: Server) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     for path in (server.root / "apps/app/releases").glob("*.env"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+

@@ -72,7 +72,7 @@ class Server:
     def wait_idle(self, app: str, timeout: float = 60) -> None:
         """Until no worker of the app runs (slugs are packed and old releases pruned after
         the verdict the pusher sees)."""
-        from gitdeploy.locks import is_held
+        from gitdeploy.store.locks import is_held
 
         locks = self.root / "apps" / app / "locks"
         wait_for(lambda: not any(is_held(path) for path in locks.glob("*.lock")), timeout,

@@ -1,0 +1,51 @@
+"""The environment of app code: a fixed base, the app's config vars, gitdeploy's own
+variables; and the env file systemd reads it from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def postgres_url(config: Mapping[str, str], variable: str) -> str | None:
+    """The app's database URL if ``variable`` holds a postgres:// one."""
+    value = config.get(variable, "").strip()
+    scheme = value.partition("://")[0].lower()
+    return value if "://" in value and scheme in POSTGRES_SCHEMES else None
+
+
+def release_environment(
+    config: Mapping[str, str], *, app: str, version: int, commit: str | None,
+    base: Mapping[str, str],
+) -> dict[str, str]:
+    """The environment of the release's commands: a minimal base, then the app's config vars,
+    then gitdeploy's own variables (which config cannot override)."""
+    env = {
+        "PATH": base.get("PATH", DEFAULT_PATH),
+        "HOME": base.get("HOME", "/"),
+        "LANG": base.get("LANG", "C.UTF-8"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    if "USER" in base:
+        env["USER"] = base["USER"]
+    env.update(config)
+    env.update({
+        "GITDEPLOY_APP": app,
+        "GITDEPLOY_RELEASE": f"v{version}",
+        "GITDEPLOY_COMMIT": commit or "",
+    })
+    return env
+
+
+def render_env_file(env: Mapping[str, str]) -> bytes:
+    """systemd EnvironmentFile= text: KEY="value" with the shell double-quote escapes, so
+    values keep '=', spaces, newlines, quotes, '$' and backslashes exactly."""
+    lines = []
+    for key in sorted(env):
+        value = env[key]
+        for char in ("\\", '"', "`", "$"):
+            value = value.replace(char, "\\" + char)
+        lines.append(f'{key}="{value}"\n')
+    return "".join(lines).encode()

@@ -1,0 +1,87 @@
+"""Deploys: from a push (the hook) or from any commit already in the repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gitdeploy.appconfig.procfile import parse_procfile
+from gitdeploy.appconfig.settings import FILENAME, AppSettings, parse_settings
+from gitdeploy.errors import UsageError
+from gitdeploy.events import launch
+from gitdeploy.git.repo import ZERO_SHA, GitRepo
+from gitdeploy.model.release import Release
+from gitdeploy.store.server import Server
+
+
+def check_app_files(repo: GitRepo, sha: str) -> AppSettings:
+    """Validate the commit's Procfile and gitdeploy.yml before anything is built."""
+    procfile = repo.read_file(sha, "Procfile")
+    if procfile is not None:
+        parse_procfile(procfile)
+    return parse_settings(repo.read_file(sha, FILENAME))
+
+
+def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None) -> Release:
+    """Validate the commit, then start its release."""
+    check_app_files(repo or GitRepo(server.layout.repo(app)), sha)
+    return launch.start(server, app, kind="deploy", description=f"Deploy {sha[:7]}",
+                        commit=sha, request={"commit": sha})
+
+
+def redeploy(server: Server, app: str, ref: str | None) -> Release:
+    """`deploy -a APP [REF]`: REF defaults to the deploy branch's head."""
+    server.app(app)
+    repo = GitRepo(server.layout.repo(app))
+    if ref is None:
+        branch = repo.default_branch()
+        if not repo.has_branch(branch):
+            raise UsageError(f"{app} has no commits yet: push to it first")
+        sha = repo.resolve(f"refs/heads/{branch}")
+        settings = check_app_files(repo, sha)
+        if settings.branch and settings.branch != branch:
+            if not repo.has_branch(settings.branch):
+                raise UsageError(f"the deploy branch {settings.branch!r} does not exist")
+            sha = repo.resolve(f"refs/heads/{settings.branch}")
+    else:
+        sha = repo.resolve(ref)
+    return request_deploy(server, app, sha, repo)
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    old: str
+    new: str
+    ref: str
+
+    @property
+    def deleted(self) -> bool:
+        return self.new == ZERO_SHA
+
+    @property
+    def branch(self) -> str | None:
+        prefix = "refs/heads/"
+        return self.ref[len(prefix):] if self.ref.startswith(prefix) else None
+
+
+def parse_ref_updates(text: str) -> list[RefUpdate]:
+    """post-receive's stdin: one ``OLD NEW REF`` line per updated ref."""
+    updates = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append(RefUpdate(*parts))
+    return updates
+
+
+def classify(update: RefUpdate, deploy_branch: str) -> str | None:
+    """None if this update deploys, else the one line that acknowledges it."""
+    if update.branch is None:
+        kind = "tag" if update.ref.startswith("refs/tags/") else "ref"
+        name = update.ref.removeprefix("refs/tags/")
+        action = "deleted" if update.deleted else "received"
+        return f"{kind} {name} {action}; only pushes to {deploy_branch} deploy"
+    if update.deleted:
+        return f"branch {update.branch} deleted; nothing to deploy"
+    if update.branch != deploy_branch:
+        return f"branch {update.branch} received; only pushes to {deploy_branch} deploy"
+    return None

@@ -1,0 +1,89 @@
+"""Making systemd run what a release says: units rendered from the Procfile and the app's
+scale, written if they changed, restarted; and removed when the app goes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gitdeploy.appconfig.procfile import Procfile, parse_procfile
+from gitdeploy.errors import GitdeployError
+from gitdeploy.processes import units
+from gitdeploy.processes.ports import port_base
+from gitdeploy.processes.systemd import Systemd
+from gitdeploy.resources import unit_template
+from gitdeploy.store.fsops import read_regular_file
+from gitdeploy.store.server import Server
+
+NO_MANAGER = ("web processes were not started: no systemd user manager is reachable "
+              "(see README, 'Processes'; GITDEPLOY_SYSTEMD=off silences this)")
+
+
+def manager() -> Systemd | None:
+    return Systemd.from_environment()
+
+
+def require_manager() -> Systemd:
+    systemd = manager()
+    if systemd is None:
+        raise GitdeployError(NO_MANAGER.replace("web processes were not started: ", ""))
+    return systemd
+
+
+def live_procfile(server: Server, app: str, version: int) -> Procfile:
+    directory = server.layout.release_dir(app, version)
+    data = read_regular_file(directory, "Procfile")
+    return parse_procfile(data) if data is not None else Procfile()
+
+
+def plan(server: Server, app: str, version: int) -> list[units.Process]:
+    """What should run for release vN: its Procfile's types at the app's scale."""
+    release = server.ledger.release(app, version)
+    config = release.config or {} if release is not None else {}
+    port = units.web_port(config, port_base(server, app))
+    return units.processes(live_procfile(server, app, version).processes,
+                           server.app(app).formation, port)
+
+
+def log_dir(server: Server, app: str) -> Path:
+    return server.layout.logs_dir(app) / "ps"
+
+
+def render(server: Server, systemd: Systemd, app: str,
+           wanted: list[units.Process]) -> list[units.UnitFile]:
+    target_dir = None if systemd.journald() else log_dir(server, app)
+    if target_dir is not None:
+        target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return units.render(
+        app, wanted, workdir=server.layout.current(app), env_file=server.layout.current_env(app),
+        log_dir=target_dir, service_template=unit_template("process.service.in"),
+        target_template=unit_template("app.target.in"),
+    )
+
+
+def apply(server: Server, systemd: Systemd, app: str, version: int,
+          restart: bool = True) -> list[units.Process]:
+    """Run release vN's processes: units rewritten if they changed, removed types stopped,
+    the rest restarted (``restart``) or only started if not running (scaling)."""
+    wanted = plan(server, app, version)
+    systemd.sync(units.unit_prefix(app), render(server, systemd, app, wanted))
+    target = units.target_name(app)
+    services = [units.service_name(app, p) for p in wanted]
+    systemd.systemctl("enable", target)
+    if services:
+        systemd.systemctl("restart" if restart else "start", *services)
+    systemd.systemctl("start", target)
+    return wanted
+
+
+def stop_all(server: Server, systemd: Systemd, app: str) -> None:
+    """Stop the app's processes and remove its units (destroy, or no release is live)."""
+    prefix = units.unit_prefix(app)
+    if systemd.installed(prefix):
+        systemd.systemctl("disable", units.target_name(app), check=False)
+        systemd.sync(prefix, [])
+
+
+def remove_app(server: Server, app: str) -> None:
+    systemd = manager()
+    if systemd is not None:
+        stop_all(server, systemd, app)

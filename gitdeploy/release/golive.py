@@ -1,0 +1,94 @@
+"""Going live: swap ``current.env`` then ``current`` (each an atomic rename; recovery
+re-syncs the pair), run the release's processes, check the web; and going back."""
+
+from __future__ import annotations
+
+from gitdeploy import faults
+from gitdeploy.appconfig.procfile import Procfile
+from gitdeploy.appconfig.settings import HealthcheckSettings
+from gitdeploy.errors import GitdeployError
+from gitdeploy.model.states import Reason
+from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
+from gitdeploy.processes.control import tail
+from gitdeploy.processes.webcheck import check_web
+from gitdeploy.release.failure import ReleaseFailure
+from gitdeploy.store.fsops import remove_file, swap_symlink
+from gitdeploy.store.live import current_version
+from gitdeploy.store.releaselog import ReleaseLog
+from gitdeploy.store.server import Server
+
+
+class Switch:
+    """One release's switch of ``current``: remembers what was live, to go back to it."""
+
+    def __init__(self, server: Server, app: str, version: int, log: ReleaseLog) -> None:
+        self.server = server
+        self.app = app
+        self.version = version
+        self.log = log
+        self.previous: int | None = None
+        self.went_live = False
+
+    def go_live(self, procfile: Procfile, healthcheck: HealthcheckSettings) -> None:
+        """Point ``current`` at the release, then run its processes; a web process that does
+        not answer fails the release (``revert`` then goes back)."""
+        self.previous = current_version(self.server, self.app)
+        self._point_current_at(self.version)
+        faults.point("went-live")
+        self.went_live = True
+        systemd = manager()
+        if systemd is None:
+            if procfile.processes:
+                self.log.warn(NO_MANAGER)
+            return
+        failure: tuple[str | None, str] | None
+        try:
+            running = apply(self.server, systemd, self.app, self.version)
+        except GitdeployError as exc:
+            failure = (None, f"starting the processes failed: {exc}")
+        else:
+            if running:
+                self.log.header(f"Restarted {', '.join(p.name for p in running)}")
+            checked = check_web(systemd, self.app, running, healthcheck)
+            failure = (checked[0].name, checked[1]) if checked else None
+        if failure is None:
+            return
+        process, why = failure
+        self.log.warn(why)
+        if process is not None:
+            self.log.warn(f"last lines of {process}:")
+            for line in tail(self.server, systemd, self.app, process, 15):
+                self.log.line(line)
+        raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of v{self.version} "
+                             "had already run: what it changed (migrations, data) stays applied")
+
+    def is_live(self) -> bool:
+        return self.went_live and current_version(self.server, self.app) == self.version
+
+    def _point_current_at(self, version: int) -> None:
+        layout = self.server.layout
+        swap_symlink(layout.current_env(self.app), f"releases/v{version}.env")
+        faults.point("between-swaps")
+        swap_symlink(layout.current(self.app), f"releases/v{version}")
+
+    def revert(self) -> None:
+        """Hand ``current`` back to the release before (or to none) and run its processes."""
+        previous = self.previous
+        if previous is None:
+            remove_file(self.server.layout.current(self.app))
+            remove_file(self.server.layout.current_env(self.app))
+        else:
+            self._point_current_at(previous)
+        systemd = manager()
+        if systemd is None:
+            return
+        try:
+            if previous is None:
+                stop_all(self.server, systemd, self.app)
+                self.log.header("Stopped the app's processes: no earlier release to go back to")
+            else:
+                apply(self.server, systemd, self.app, previous)
+                self.log.header(f"Went back to v{previous}: its processes were restarted")
+        except GitdeployError as exc:
+            self.log.warn(f"going back to {f'v{previous}' if previous else 'nothing'}: "
+                          f"the processes could not be restarted: {exc}")

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from gitdeploy.model.states import Reason, Status, TransitionError, check_transition, recovery
+
+S = Status
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "reason", "allowed"),
+    [
+        (S.PENDING, S.BUILDING, None, True),
+        (S.PENDING, S.FAILED, Reason.INTERRUPTED, True),
+        (S.BUILDING, S.RELEASING, None, True),
+        (S.BUILDING, S.FAILED, Reason.BUILD_FAILED, True),
+        (S.RELEASING, S.SUCCEEDED, None, True),
+        (S.RELEASING, S.FAILED, Reason.RELEASE_FAILED, True),
+        (S.PENDING, S.RELEASING, None, False),
+        (S.PENDING, S.SUCCEEDED, None, False),
+        (S.BUILDING, S.SUCCEEDED, None, False),
+        (S.SUCCEEDED, S.FAILED, Reason.WEB_CHECK_FAILED, False),
+        (S.FAILED, S.FAILED, Reason.INTERRUPTED, False),
+        (S.FAILED, S.SUCCEEDED, None, False),
+        (S.RELEASING, S.FAILED, None, False),
+        (S.RELEASING, S.SUCCEEDED, Reason.RELEASE_FAILED, False),
+    ],
+)
+def test_transitions(current: Status, new: Status, reason: Reason | None, allowed: bool) -> None:
+    if allowed:
+        check_transition(current, new, reason)
+    else:
+        with pytest.raises(TransitionError):
+            check_transition(current, new, reason)
+
+
+@pytest.mark.parametrize(
+    ("status", "alive", "is_current", "outcome"),
+    [
+        (S.PENDING, True, False, None),
+        (S.RELEASING, True, True, None),
+        (S.SUCCEEDED, False, True, None),
+        (S.FAILED, False, False, None),
+        (S.PENDING, False, False, S.FAILED),
+        (S.BUILDING, False, False, S.FAILED),
+        (S.RELEASING, False, False, S.FAILED),
+        (S.RELEASING, False, True, S.SUCCEEDED),
+        (S.BUILDING, False, True, S.FAILED),
+    ],
+)
+def test_recovery(status: Status, alive: bool, is_current: bool,
+                  outcome: Status | None) -> None:
+    assert recovery(status, alive, is_current) is outcome
+
+
+def test_reasons_match_the_contract() -> None:
+    assert {r.value for r in Reason} >= {"build failed", "release command failed",
+                                         "release command timed out", "interrupted",
+                                         "web check failed"}

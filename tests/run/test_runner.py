@@ -1,0 +1,107 @@
+"""The runner and its guard, with real processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from gitdeploy.run.runner import run_command
+
+ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
+
+
+def run(command: str, tmp_path: Path, timeout: float = 20, grace: float = 1) -> tuple:
+    lines: list[str] = []
+    result = run_command(command, cwd=tmp_path, env=ENV, timeout=timeout, kill_grace=grace,
+                         on_line=lines.append)
+    return result, lines
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def wait_dead(pid: int, seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code", "signal", "text"),
+    [
+        ("exit 0", 0, None, "exited with status 0"),
+        ("exit 3", 3, None, "exited with status 3"),
+        ("kill -9 $$", None, 9, "was killed by signal SIGKILL"),
+        ("kill -TERM $$", None, 15, "was killed by signal SIGTERM"),
+        ("/nonexistent/binary", 127, None, "exited with status 127"),
+    ],
+)
+def test_outcomes(tmp_path: Path, command: str, exit_code: int | None, signal: int | None,
+                  text: str) -> None:
+    result, _ = run(command, tmp_path)
+    assert (result.exit_code, result.signal, result.timed_out) == (exit_code, signal, False)
+    assert result.describe() == text
+
+
+def test_output_merged_in_order_and_cwd_env(tmp_path: Path) -> None:
+    result, lines = run("echo out; echo err >&2; pwd; echo $PATH", tmp_path)
+    assert result.ok
+    assert lines == ["out", "err", str(tmp_path), ENV["PATH"]]
+
+
+def test_the_app_cannot_shadow_the_guard(tmp_path: Path) -> None:
+    (tmp_path / "gitdeploy").mkdir()
+    (tmp_path / "gitdeploy" / "__init__.py").write_text("raise SystemExit('shadowed')")
+    lines: list[str] = []
+    result = run_command("echo fine", cwd=tmp_path, env={**ENV, "PYTHONPATH": str(tmp_path)},
+                         timeout=10, kill_grace=1, on_line=lines.append)
+    assert result.ok and lines == ["fine"]
+
+
+def test_timeout_kills_what_ignores_term(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result, _ = run(f"trap '' TERM; (trap '' TERM; sleep 100) & echo $! > {tmp_path}/pid; wait",
+                    tmp_path, timeout=1, grace=1)
+    assert result.timed_out and not result.ok and result.describe() == "timed out"
+    assert time.monotonic() - started < 6
+    assert wait_dead(int((tmp_path / "pid").read_text()))
+
+
+@pytest.mark.parametrize(
+    "leftover",
+    [
+        "sleep 100 &",
+        "(sleep 100 &)",
+        "setsid sh -c 'sleep 100' </dev/null >/dev/null 2>&1 &",
+        "nohup sleep 100 >/dev/null 2>&1 &",
+    ],
+)
+def test_nothing_outlives_the_command(tmp_path: Path, leftover: str) -> None:
+    result, _ = run(f"{leftover.replace('100', '101')}\necho started", tmp_path, timeout=10)
+    assert result.ok
+    assert os.popen("pgrep -f '^sleep 101$'").read() == ""
+
+
+def test_daemon_holding_the_pipe_does_not_hang_the_reader(tmp_path: Path) -> None:
+    started = time.monotonic()
+    result, lines = run("setsid sh -c 'echo daemon; exec sleep 100' & sleep 0.2; echo done",
+                        tmp_path)
+    assert result.ok and "done" in lines
+    assert time.monotonic() - started < 5
+
+
+def test_a_megabyte_line_streams(tmp_path: Path) -> None:
+    result, lines = run("head -c 1000000 /dev/zero | tr '\\0' x", tmp_path)
+    assert result.ok
+    assert sum(len(line) for line in lines) == 1_000_000
