@@ -10,10 +10,11 @@ from typing import Any
 
 from gitdeploy.cli import render
 from gitdeploy.cli.common import app_of, out, release_of, stdout_fd, version_arg
-from gitdeploy.errors import EXIT_OK, UsageError
+from gitdeploy.errors import EXIT_OK, GitdeployError, UsageError
 from gitdeploy.events.launch import exit_code, follow, release_finished
 from gitdeploy.events.rollback import request_promote, request_rollback, rollback_eligibility
 from gitdeploy.model import names
+from gitdeploy.model.release import Release, previous_deploy
 from gitdeploy.release.recovery import reconcile
 from gitdeploy.store.live import current_version
 from gitdeploy.store.server import Server
@@ -46,10 +47,30 @@ def cmd_releases_info(server: Server, args: argparse.Namespace) -> int:
     release = release_of(server, app, version_arg(args.version, current, app))
     eligible, note = rollback_eligibility(server, app, release)
     extra: dict[str, Any] = {"rollback_eligible": eligible, "rollback_note": note,
-                             "schema_changes": release.schema_changes or []}
+                             "schema_changes": release.schema_changes or [],
+                             "changes_since": changes_since(server, app, release)}
     info = render.release_info(release, current, extra)
     out(json.dumps(info, indent=2) if args.json else render.info_text(info, app))
     return EXIT_OK
+
+
+def changes_since(server: Server, app: str, release: Release) -> dict[str, Any] | None:
+    """The commits a deploy brought since the previous successful release; None for other
+    kinds of release (a config change or a rollback brings no commits) and the first one."""
+    if release.kind != "deploy" or release.commit is None:
+        return None
+    previous = previous_deploy(server.ledger.releases(app), release)
+    if previous is None or previous.commit is None:
+        return None
+    from gitdeploy.git.history import commits_between
+
+    try:
+        commits, more = commits_between(server.layout.repo(app), release.commit, previous.commit)
+    except GitdeployError:
+        return None
+    return {"version": previous.version, "more": more,
+            "commits": [{"sha": c.sha, "author": c.author, "subject": c.subject}
+                        for c in commits]}
 
 
 def cmd_releases_output(server: Server, args: argparse.Namespace) -> int:

@@ -102,4 +102,13 @@ def info_text(info: dict[str, Any], app: str) -> str:
         labels.append(("Postdeploy", info["postdeploy_status"]))
     width = max(len(label) for label, _ in labels) + 1
     lines += [f"{label + ':':<{width}} {value}" for label, value in labels]
+    changes = info.get("changes_since")
+    if changes is not None:
+        commits = changes["commits"]
+        lines.append(f"Changes since v{changes['version']}: "
+                     + (f"{len(commits)}{'+' if changes['more'] else ''} commits"
+                        if commits else "none (the same commit)"))
+        lines += [f"  {c['sha'][:7]}  {c['subject']}  ({c['author']})" for c in commits]
+        if changes["more"]:
+            lines.append("  ... (older ones: git log in a checkout)")
     return "\n".join(lines)

@@ -46,3 +46,10 @@ class AppRecord:
     formation: dict[str, int]
     port_base: int | None
 
+
+def previous_deploy(releases: list[Release], release: Release) -> Release | None:
+    """The latest succeeded release before ``release`` with a commit (a config change or a
+    rollback carries the commit it ran): what a deploy's changes are counted from."""
+    earlier = [r for r in releases if r.version < release.version and r.commit is not None
+               and r.status is Status.SUCCEEDED]
+    return max(earlier, key=lambda r: r.version, default=None)

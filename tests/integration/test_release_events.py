@@ -227,3 +227,27 @@ def test_config_files_are_private(make_app: MakeApp, server: Server) -> None:
     for path in (server.root / "apps/app/releases").glob("*.env"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
 
+
+def test_releases_info_lists_the_commits_since_the_previous_deploy(make_app: MakeApp,
+                                                                   server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: true\n"})
+    first = repo.commit(message="first")
+    repo.push()
+    made = [repo.commit({"a.txt": str(i)}, f"change number {i}") for i in range(3)]
+    repo.push()
+    server.gd("config:set", "-a", "app", "K=1")  # v3: no commit, no changes of its own
+
+    info = json.loads(server.gd("releases:info", "-a", "app", "v2", "--json").stdout)
+    assert info["changes_since"] == {
+        "version": 1, "more": False,
+        "commits": [{"sha": sha, "author": "Test", "subject": f"change number {i}"}
+                    for i, sha in reversed(list(enumerate(made)))],
+    }
+    text = server.gd("releases:info", "-a", "app", "v2").stdout
+    assert "Changes since v1: 3 commits" in text
+    assert f"{made[2][:7]}  change number 2  (Test)" in text
+    for version in ("v1", "v3"):
+        info = json.loads(server.gd("releases:info", "-a", "app", version, "--json").stdout)
+        assert info["changes_since"] is None
+    assert first not in {c["sha"] for c in json.loads(server.gd(
+        "releases:info", "-a", "app", "v2", "--json").stdout)["changes_since"]["commits"]}
