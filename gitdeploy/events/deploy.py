@@ -15,17 +15,17 @@ from gitdeploy.store.server import Server
 
 def check_app_files(repo: GitRepo, sha: str) -> AppSettings:
     """Validate the commit's Procfile and gitdeploy.yml before anything is built."""
-    procfile = repo.read_file(sha, "Procfile")
-    if procfile is not None:
-        parse_procfile(procfile)
-    return parse_settings(repo.read_file(sha, FILENAME))
+    files = repo.read_files(sha, ["Procfile", FILENAME])
+    if files["Procfile"] is not None:
+        parse_procfile(files["Procfile"])
+    return parse_settings(files[FILENAME])
 
 
 def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None) -> Release:
     """Validate the commit, then start its release."""
-    check_app_files(repo or GitRepo(server.layout.repo(app)), sha)
+    settings = check_app_files(repo or GitRepo(server.layout.repo(app)), sha)
     return launch.start(server, app, kind="deploy", description=f"Deploy {sha[:7]}",
-                        commit=sha, request={"commit": sha})
+                        commit=sha, request={"commit": sha, "build": settings.build is not None})
 
 
 def redeploy(server: Server, app: str, ref: str | None) -> Release:

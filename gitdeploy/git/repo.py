@@ -95,6 +95,7 @@ class GitRepo:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._branches: set[str] | None = None
+        self._files: dict[tuple[str, str], bytes | None] = {}
 
     def has_branch(self, name: str) -> bool:
         if self._branches is None:
@@ -123,21 +124,45 @@ class GitRepo:
     def read_file(self, sha: str, path: str, limit: int = 1 << 20) -> bytes | None:
         """A regular file's bytes at commit ``sha``; None if absent. Anything else by that name
         (a symlink, a directory, a submodule) is refused: the worker would not follow it."""
+        return self.read_files(sha, [path], limit)[path]
+
+    def read_files(self, sha: str, paths: list[str], limit: int = 1 << 20
+                   ) -> dict[str, bytes | None]:
+        """``read_file`` for several paths: one ``ls-tree`` and one ``cat-file --batch`` for
+        all of them, remembered for this repository object (a hook asks twice)."""
+        wanted = [path for path in paths if (sha, path) not in self._files]
+        if wanted:
+            self._files.update(self._read_files(sha, wanted, limit))
+        return {path: self._files[(sha, path)] for path in paths}
+
+    def _read_files(self, sha: str, paths: list[str], limit: int
+                    ) -> dict[tuple[str, str], bytes | None]:
         listing = git("--git-dir", str(self.path), "ls-tree", "-l", "-z", "--full-tree", sha,
-                      "--", path)
+                      "--", *paths)
+        blobs: dict[str, str] = {}
         for record in listing.split("\0"):
             meta, _, name = record.partition("\t")
-            if name != path:
+            if name not in paths:
                 continue
             mode, kind, blob, size = meta.split()
             if mode not in REGULAR or kind != "blob":
-                raise UsageError(f"{path} must be a regular file, not a "
+                raise UsageError(f"{name} must be a regular file, not a "
                                  f"{'link' if mode == '120000' else kind}")
             if int(size) > limit:
-                raise UsageError(f"{path} is {size} bytes; the limit is {limit}")
-            done = subprocess.run(["git", "--git-dir", str(self.path), "cat-file", "blob", blob],
-                                  capture_output=True, timeout=60, check=False, env=git_env())
+                raise UsageError(f"{name} is {size} bytes; the limit is {limit}")
+            blobs[name] = blob
+        found: dict[tuple[str, str], bytes | None] = {(sha, path): None for path in paths}
+        if blobs:
+            done = subprocess.run(
+                ["git", "--git-dir", str(self.path), "cat-file", "--batch"],
+                input="".join(f"{blob}\n" for blob in blobs.values()).encode(),
+                capture_output=True, timeout=60, check=False, env=git_env())
             if done.returncode != 0:
-                raise GitdeployError(f"git cat-file failed for {path}")
-            return done.stdout
-        return None
+                raise GitdeployError(f"git cat-file failed for {', '.join(blobs)}")
+            out, start = done.stdout, 0
+            for name in blobs:  # "<sha> blob <size>\n<content>\n", in input order
+                header_end = out.index(b"\n", start)
+                length = int(out[start:header_end].split()[2])
+                found[(sha, name)] = out[header_end + 1 : header_end + 1 + length]
+                start = header_end + 1 + length + 1
+        return found

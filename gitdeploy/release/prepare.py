@@ -56,7 +56,7 @@ class Preparer:
         request = self.release.request
         kind = self.release.kind
         if kind == "deploy":
-            return self._from_commit(str(request["commit"]))
+            return self._from_commit(str(request["commit"]), request.get("build"))
         current = current_version(self.server, self.app)
         if kind == "config":
             change = ConfigChange(set=dict(request.get("set", {})),
@@ -79,15 +79,18 @@ class Preparer:
                                               int(request["source_version"]), config)
         raise ReleaseFailure(Reason.INTERRUPTED, f"unknown release kind {kind!r}")
 
-    def _from_commit(self, sha: str) -> Prepared:
+    def _from_commit(self, sha: str, builds: bool | None) -> Prepared:
+        """``builds``: whether the commit has a build command, as the deploy that checked it
+        recorded; read again only for a request that does not say."""
         self.log.header(f"Building {self.name} ({sha[:7]})")
         repo = self.layout.repo(self.app)
         build_dir = self.layout.tmp_dir(self.app) / f"{self.name}.build"
-        try:
-            planned = parse_settings(GitRepo(repo).read_file(sha, FILENAME))
-        except UsageError as exc:  # a SettingsError, or the file is not a regular file
-            raise ReleaseFailure(Reason.INVALID_APP_CONFIG, exc.message) from None
-        self._materialize(repo, sha, build_dir, incremental=planned.build is None)
+        if builds is None:
+            try:
+                builds = parse_settings(GitRepo(repo).read_file(sha, FILENAME)).build is not None
+            except UsageError as exc:  # a SettingsError, or the file is not a regular file
+                raise ReleaseFailure(Reason.INVALID_APP_CONFIG, exc.message) from None
+        self._materialize(repo, sha, build_dir, incremental=not builds)
         procfile, settings = self._read_app_files(build_dir)
         self._record_origin(settings.build, self.app)
         if (build_dir / ".gitmodules").exists():

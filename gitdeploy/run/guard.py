@@ -1,6 +1,6 @@
 """The parent of every user command (build, release, postdeploy).
 
-Run as ``python -I -m gitdeploy.run.guard GRACE PARENT_PID STATUS_FD -- ARGV...`` in a new session.
+Run as ``python -I -S guard.py GRACE PARENT_PID STATUS_FD -- ARGV...`` in a new session.
 It is a child subreaper, so every process the command starts stays below it, even one that
 calls setsid() to daemonize. When the command exits, when the worker asks it to stop
 (SIGTERM), or when the worker dies (PR_SET_PDEATHSIG), it terminates every descendant, waits

@@ -51,9 +51,14 @@ class RunResult:
         return f"could not run ({self.error})"
 
 
+GUARD = str(Path(__file__).with_name("guard.py"))
+
+
 def guard_argv(command: str, *, kill_grace: float, status_fd: int) -> list[str]:
+    """The guard runs as a script without ``site`` (-S): it needs only the standard library,
+    and skipping site-packages and the editable-install finder saves ~10 ms per command."""
     return [
-        sys.executable, "-I", "-m", "gitdeploy.run.guard",
+        sys.executable, "-I", "-S", GUARD,
         f"{kill_grace:g}", str(os.getpid()), str(status_fd), "--", "/bin/sh", "-c", command,
     ]
 
