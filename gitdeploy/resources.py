@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from importlib import resources
 from pathlib import Path
 
 _SOURCE = Path(__file__).resolve().parent.parent
 
 
 def _read(package: str, directory: str, name: str) -> str:
+    from importlib import resources  # ~5 ms: only app creation and unit rendering read these
+
     try:
         return (resources.files(package) / name).read_text()
     except (ModuleNotFoundError, FileNotFoundError, TypeError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -165,6 +164,8 @@ def _validate(data: Mapping[Any, Any], schema: _Schema, prefix: str,
         dotted = f"{prefix}{key}"
         rule = schema.get(key) if isinstance(key, str) else None
         if rule is None:
+            import difflib  # only for a misspelt key
+
             close = difflib.get_close_matches(str(key), list(schema), n=1)
             hint = f" (did you mean {prefix + close[0]!r}?)" if close else ""
             errors.append(f"unknown key {dotted!r}{hint}")

@@ -7,24 +7,29 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from gitdeploy.access import client
 from gitdeploy.cli.parser import build_parser, run_handler
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError
 from gitdeploy.store.layout import default_root
 from gitdeploy.store.server import Server
 
+if TYPE_CHECKING:
+    from gitdeploy.access.client import Remote
+
 LOCAL_ONLY = frozenset({"hook", "worker", "ssh-command", "help", "setup"})
 
 
-def remote_for(args: argparse.Namespace) -> client.Remote | None:
+def remote_for(args: argparse.Namespace) -> Remote | None:
     """Client mode, unless a local server root is named (--root or $GITDEPLOY_ROOT)."""
     if args.command in LOCAL_ONLY or args.root or os.environ.get("GITDEPLOY_ROOT"):
         return None
-    return client.find_remote(args.remote)
+    from gitdeploy.access.client import find_remote  # client mode only
+
+    return find_remote(args.remote)
 
 
-def remote_words(argv: list[str], args: argparse.Namespace, remote: client.Remote) -> list[str]:
+def remote_words(argv: list[str], args: argparse.Namespace, remote: Remote) -> list[str]:
     """The words to run on the server: global options dropped, ``-a APP`` inferred."""
     words: list[str] = []
     skip = False
@@ -51,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_OK
         remote = remote_for(args)
         if remote is not None:
-            client.run_remote(remote, remote_words(list(sys.argv[1:] if argv is None else argv),
+            from gitdeploy.access.client import run_remote
+
+            run_remote(remote, remote_words(list(sys.argv[1:] if argv is None else argv),
                                                    args, remote))
         server = Server(args.root or default_root())
         result: int = run_handler(server, args)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 from gitdeploy.errors import GitdeployError
 from gitdeploy.processes import units
@@ -15,6 +14,8 @@ PORT_START = 5000
 def _ports_free(base: int) -> bool:
     """Nothing bound to the block's first ports. SO_REUSEADDR, as web servers set it: a port
     whose old connections linger in TIME_WAIT is free for them, so it is free for us."""
+    import socket  # only when an app first claims its ports
+
     for port in (base, base + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
