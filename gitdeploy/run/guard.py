@@ -74,27 +74,44 @@ def _reap() -> list[tuple[int, int]]:
         ended.append((pid, status))
 
 
-def _signal_all(sig: int) -> bool:
+def _signal_all(sig: int, done: set[int] | None = None) -> bool:
+    """Send ``sig`` to every living descendant (not again to those in ``done``); were any?"""
     pids = living_descendants(os.getpid())
     for pid in pids:
+        if done is not None:
+            if pid in done:
+                continue
+            done.add(pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, sig)
     return bool(pids)
 
 
+def _none_left() -> bool:
+    """No descendant, in two scans a moment apart: a scan of /proc can miss a process whose
+    parent exits while it is read (it is reparented to us a moment later)."""
+    _reap()
+    if living_descendants(os.getpid()):
+        return False
+    signal.sigtimedwait([signal.SIGCHLD], 0.01)
+    _reap()
+    return not living_descendants(os.getpid())
+
+
 def terminate_all(grace: float) -> None:
-    """TERM every descendant, give them ``grace`` seconds, then KILL until none is left."""
-    if not _signal_all(signal.SIGTERM):
-        _reap()
+    """TERM every descendant (and each one that appears later, once), give them ``grace``
+    seconds, then KILL until none is left."""
+    termed: set[int] = set()
+    if not _signal_all(signal.SIGTERM, termed) and _none_left():
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        _reap()
-        if not living_descendants(os.getpid()):
+        if _none_left():
             return
+        _signal_all(signal.SIGTERM, termed)
         signal.sigtimedwait([signal.SIGCHLD], 0.05)
     for _ in range(100):
-        if not _signal_all(signal.SIGKILL):
+        if not _signal_all(signal.SIGKILL) and _none_left():
             break
         signal.sigtimedwait([signal.SIGCHLD], 0.05)
         _reap()

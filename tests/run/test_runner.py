@@ -105,3 +105,27 @@ def test_a_megabyte_line_streams(tmp_path: Path) -> None:
     result, lines = run("head -c 1000000 /dev/zero | tr '\\0' x", tmp_path)
     assert result.ok
     assert sum(len(line) for line in lines) == 1_000_000
+
+
+def test_a_background_process_started_on_the_way_out_is_stopped_at_once(tmp_path: Path) -> None:
+    """A process that appears after the guard's first round of SIGTERM (here: started by a
+    subshell that ignored the signal; in the wild, `(sleep N &)` racing the command's end)
+    must be terminated too, not waited for until the grace time ends (or missed)."""
+    for attempt in range(3):
+        marker = f"{4240 + attempt}"
+        started = time.monotonic()
+        late = f"trap '' TERM; sleep 0.5; trap - TERM; sleep {marker} &"
+        result, lines = run(f"sh -c \"{late}\" & echo started", tmp_path, grace=30)
+        assert result.ok and lines == ["started"]
+        assert time.monotonic() - started < 15, "the guard waited out the grace time"
+        leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit()
+                     and _cmdline(int(pid)) == f"sleep {marker}"]
+        assert leftovers == []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
