@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import unavailable
-from tests.support.gd import GITDEPLOY, AppRepo, Server, run
+from tests.support.gd import GITDEPLOY, AppRepo, Server, run, wait_for
 
 MakeApp = Callable[..., AppRepo]
 STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" >> {log}; '
@@ -145,3 +145,30 @@ def test_a_full_disk_fails_the_release_cleanly(small_disk: Path, tmp_path: Path)
     repo.commit(message="smaller again")
     assert "Released v3" in repo.push().stderr
     assert run(["df", "--output=avail", str(small_disk)]).stdout
+
+
+def test_a_queued_release_waits_only_for_the_verdict_not_the_postdeploy(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    started, go, gate = (tmp_path / name for name in ("started", "go", "gate"))
+    repo = make_app("app", {"Procfile": f"release: touch {started}; until [ -e {go} ]; do "
+                                        "sleep 0.05; done\n"
+                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+    pushing = repo.push_popen()
+    wait_for(started.exists, 30, what="v1's release phase")
+    # v2 is queued behind v1 while v1's release phase runs; then v1 goes live and its
+    # postdeploy runs (until the gate opens): v2 must not wait for that
+    setting = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "config:set", "-a",
+                                "app", "K=1"], stdout=subprocess.PIPE, text=True)
+    wait_for(lambda: len(server.releases("app")) == 2, 30, what="v2 to be queued")
+    go.touch()
+    try:
+        out, _ = setting.communicate(timeout=20)
+        assert setting.returncode == 0
+        assert "Released v2 (Set K config vars)" in out
+        assert server.release("app", 1)["postdeploy_status"] == "running"
+    finally:
+        gate.touch()
+        setting.kill()
+        pushing.wait(timeout=30)
+    server.wait_idle("app")
+    assert [r["postdeploy_status"] for r in server.releases("app")] == ["succeeded"] * 2
