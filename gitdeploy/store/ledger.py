@@ -11,49 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gitdeploy.model.release import AppRecord, Release, now
-from gitdeploy.model.states import Reason, Status, check_transition
-
-# The schema as a list of steps: a database at user_version N has run the first N. A change
-# of the schema is a new step at the end, never an edit of an old one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-CREATE TABLE IF NOT EXISTS apps (
-    name TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    last_version INTEGER NOT NULL DEFAULT 0,
-    initial_config TEXT NOT NULL DEFAULT '{}',
-    formation TEXT NOT NULL DEFAULT '{}',
-    port_base INTEGER
-);
-CREATE TABLE IF NOT EXISTS releases (
-    app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-    version INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT,
-    description TEXT NOT NULL,
-    commit_sha TEXT,
-    user TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    config TEXT,
-    request TEXT NOT NULL DEFAULT '{}',
-    postdeploy_status TEXT,
-    schema_changes TEXT,
-    PRIMARY KEY (app, version)
-);
-CREATE TABLE IF NOT EXISTS keys (
-    name TEXT PRIMARY KEY,
-    public_key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    admin INTEGER NOT NULL,
-    apps TEXT NOT NULL DEFAULT '[]',
-    created_at TEXT NOT NULL
-);
-""",
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+from gitdeploy.model.states import GoLive, Reason, Status, check_transition
+from gitdeploy.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 def _release(row: sqlite3.Row) -> Release:
@@ -75,6 +34,8 @@ def _release(row: sqlite3.Row) -> Release:
         schema_changes=(
             json.loads(row["schema_changes"]) if row["schema_changes"] is not None else None
         ),
+        golive=GoLive(row["golive"]) if row["golive"] is not None else None,
+        golive_previous=row["golive_previous"],
     )
 
 
@@ -267,7 +228,8 @@ class Ledger:
             for k, v in fields.items()
         }
         allowed = {"status", "reason", "started_at", "finished_at", "config", "commit_sha",
-                   "postdeploy_status", "schema_changes", "description", "request"}
+                   "postdeploy_status", "schema_changes", "description", "request",
+                   "golive", "golive_previous"}
         unknown = set(encoded) - allowed
         if unknown:
             raise ValueError(f"unknown release fields: {sorted(unknown)}")

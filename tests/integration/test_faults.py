@@ -34,7 +34,9 @@ SCENARIOS = {
     "swapping-current.env": ("incremental", "interrupted"),
     "between-swaps": ("incremental", "interrupted"),
     "swapping-current": ("incremental", "interrupted"),  # symlink made, not yet renamed
-    "went-live": ("incremental", "succeeded"),           # renamed, nothing recorded
+    "went-live": ("incremental", "interrupted"),         # renamed, before its web check:
+                                                         # current handed back to v1
+    "checked": ("incremental", "succeeded"),             # web check passed, recorded
     "verdict-written": ("incremental", "succeeded"),
     "recorded": ("incremental", "succeeded"),
     "packing-slug-after-verdict": ("incremental", "succeeded"),
