@@ -172,3 +172,14 @@ def test_a_queued_release_waits_only_for_the_verdict_not_the_postdeploy(
         pushing.wait(timeout=30)
     server.wait_idle("app")
     assert [r["postdeploy_status"] for r in server.releases("app")] == ["succeeded"] * 2
+
+
+def test_concurrent_config_sets_before_the_first_release_all_apply(make_app: MakeApp,
+                                                                    server: Server) -> None:
+    make_app("app")
+    procs = [subprocess.Popen([GITDEPLOY, "--root", str(server.root), "config:set", "-a", "app",
+                               f"K{i}={i}"], stdout=subprocess.DEVNULL) for i in range(40)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 40
+    config = json.loads(server.gd("config", "-a", "app", "--json").stdout)
+    assert config == {f"K{i}": str(i) for i in range(40)}
+    assert server.releases("app") == []
