@@ -183,3 +183,29 @@ def test_concurrent_config_sets_before_the_first_release_all_apply(make_app: Mak
     config = json.loads(server.gd("config", "-a", "app", "--json").stdout)
     assert config == {f"K{i}": str(i) for i in range(40)}
     assert server.releases("app") == []
+
+
+def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp, server: Server,
+                                                         tmp_path: Path) -> None:
+    started, go = tmp_path / "started", tmp_path / "go"
+    repo = make_app("app", {"Procfile": "release: true\nweb: sleep 1000\n"})
+    repo.push()                                            # v1: web only
+    repo.commit({"Procfile": f"release: touch {started}; until [ -e {go} ]; do sleep 0.05; "
+                             "done\nweb: sleep 1000\nclock: sleep 1000\n"})
+    pushing = repo.push_popen()                            # v2 adds clock
+    wait_for(started.exists, 30, what="v2's release phase")
+    scaling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "ps:scale", "-a", "app",
+                                "clock=1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):     # it waits for v2, then reads
+            scaling.wait(timeout=1.5)
+        go.touch()
+        out, err = scaling.communicate(timeout=30)
+    finally:
+        go.touch()
+        scaling.kill()
+        pushing.wait(timeout=30)
+    assert scaling.returncode == 0, err
+    assert "Scaled clock=1" in out
+    assert server.current("app") == "releases/v2"
