@@ -25,7 +25,8 @@ def prune(server: Server, app: str, keep: int) -> list[int]:
                   or layout.slug(app, r.version).exists()]
     busy = {r.version for r in releases
             if r.postdeploy_status == PostdeployStatus.RUNNING.value}  # still using its dir
-    doomed = prunable(with_files, succeeded, keep, {current, target, *busy})
+    pinned = server.ledger.pinned(app)  # a queued rollback's target, a promotion's source
+    doomed = prunable(with_files, succeeded, keep, {current, target, *busy, *pinned})
     if not doomed:
         return []
     kept_dirs = {os.path.realpath(layout.release_dir(app, v))

@@ -191,6 +191,21 @@ class Ledger:
         )
         return [_release(r) for r in rows]
 
+    def pinned(self, app: str) -> set[int]:
+        """Versions of ``app`` that queued or running releases will read: rollback targets,
+        and promotion sources (from any app)."""
+        rows = self.db.execute(
+            "SELECT app, kind, request FROM releases WHERE kind IN ('rollback', 'promote')"
+            " AND status NOT IN (?, ?)", (Status.SUCCEEDED.value, Status.FAILED.value))
+        found: set[int] = set()
+        for row in rows:
+            request = json.loads(row["request"])
+            if row["kind"] == "rollback" and row["app"] == app and "version" in request:
+                found.add(int(request["version"]))
+            elif row["kind"] == "promote" and request.get("source_app") == app:
+                found.add(int(request["source_version"]))
+        return found
+
     def transition(
         self, app: str, version: int, status: Status, reason: Reason | None = None,
         **fields: Any,

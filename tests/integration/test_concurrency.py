@@ -209,3 +209,28 @@ def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp, serv
     assert scaling.returncode == 0, err
     assert "Scaled clock=1" in out
     assert server.current("app") == "releases/v2"
+
+
+def test_a_queued_rollbacks_target_is_not_pruned_by_the_release_ahead(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    started, go = tmp_path / "started", tmp_path / "go"
+    # with a build command, the slug is the only source of a release's files once pruned
+    keep = {"gitdeploy.yml": "keep_releases: 1\nbuild: 'true'\n"}
+    repo = make_app("app", {"Procfile": "release: true\n", "n": "1", **keep})
+    repo.push()                                            # v1
+    repo.commit({"n": "2"})
+    repo.push()                                            # v2: v1 is the rollback target
+    repo.commit({"n": "3", "Procfile": f"release: touch {started}; until [ -e {go} ]; do "
+                                       "sleep 0.05; done\n"})
+    pushing = repo.push_popen()                            # v3 waits in its release phase
+    wait_for(started.exists, 30, what="v3's release phase")
+    rolling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "rollback", "-a", "app",
+                                "v1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)                  # v4, queued: v1 is still kept
+    wait_for(lambda: len(server.releases("app")) == 4, 30, what="v4 to be queued")
+    go.touch()
+    out, err = rolling.communicate(timeout=60)
+    pushing.wait(timeout=30)
+    assert rolling.returncode == 0, out + err
+    assert "Released v4 (Rollback to v1)" in out
+    assert (server.root / "apps/app/current/n").read_text() == "1"
