@@ -234,3 +234,24 @@ def test_a_queued_rollbacks_target_is_not_pruned_by_the_release_ahead(
     assert rolling.returncode == 0, out + err
     assert "Released v4 (Rollback to v1)" in out
     assert (server.root / "apps/app/current/n").read_text() == "1"
+
+
+def test_destroy_refuses_while_a_postdeploy_runs(make_app: MakeApp, server: Server,
+                                                 tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    repo = make_app("app", {"Procfile": "release: true\n"
+                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+    repo.push()
+    try:
+        refused = server.gd("apps:destroy", "app", "--confirm", "app", check=False)
+        assert refused.returncode == 1, refused
+        assert "the postdeploy of v1 is running" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert (server.root / "apps/app/current").exists()
+        assert server.release("app", 1)["postdeploy_status"] == "running"
+    finally:
+        gate.touch()
+    server.wait_idle("app")
+    assert server.release("app", 1)["postdeploy_status"] == "succeeded"
+    server.gd("apps:destroy", "app", "--confirm", "app")
+    assert not (server.root / "apps/app").exists()
