@@ -29,7 +29,7 @@ from gitdeploy.release.prune import prune
 from gitdeploy.release.recovery import discard_release_files, repair_dead_releases
 from gitdeploy.release.slug import slug_from_commit
 from gitdeploy.store import oplog
-from gitdeploy.store.fsops import atomic_write, remove_tree
+from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
 from gitdeploy.store.live import live_message, worker_alive
 from gitdeploy.store.locks import FileLock, is_held, wait_until_free
 from gitdeploy.store.mirror import touch_log
@@ -134,6 +134,7 @@ class Worker:
         self._to(Status.RELEASING)
         run_release_phase(self.server, self.app, self.version, prepared.procfile,
                           prepared.settings.release, prepared.config, env, self.log, self.oplog)
+        self._flush()
         self.switch.go_live(prepared.procfile, prepared.settings.healthcheck)
         command = prepared.procfile.postdeploy
         if command is not None:
@@ -151,6 +152,17 @@ class Worker:
         else:
             if pruned:
                 self.oplog.info("release.pruned", versions=pruned)
+
+    def _flush(self) -> None:
+        """The release's files on disk before `current` names them: a power loss right after
+        the swap must not leave `current` pointing at empty files."""
+        started = time.monotonic()
+        try:
+            flush_filesystem(self.layout.release_dir(self.app, self.version))
+        except OSError as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED,
+                                 f"writing the release's files to disk failed: {exc}") from None
+        self.oplog.info("release.flushed", seconds=round(time.monotonic() - started, 4))
 
     def _to(self, status: Status) -> None:
         self.release = self.ledger.transition(self.app, self.version, status)
