@@ -1,18 +1,23 @@
 """The app lifecycle: apps:create (its directories, bare repository and hook) and
-apps:destroy (its processes stopped, then its repository, files and records removed)."""
+apps:destroy (its processes stopped, then its repository, files and records removed; never
+while a release of it is queued or running, or its postdeploy runs)."""
 
 from __future__ import annotations
 
 import shlex
+import time
 
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.git.repo import init_bare
 from gitdeploy.model import names
+from gitdeploy.model.states import PostdeployStatus
 from gitdeploy.processes.apply import remove_app
 from gitdeploy.resources import gitdeploy_command, hook_template
 from gitdeploy.store.fsops import atomic_write, private_dir, remove_tree
-from gitdeploy.store.locks import FileLock
+from gitdeploy.store.locks import FileLock, is_held
 from gitdeploy.store.server import Server
+
+FINISHING_WAIT = 30.0  # seconds apps:destroy waits for a worker packing its slug
 
 
 def install_hook(server: Server, app: str) -> None:
@@ -40,6 +45,22 @@ def create_app(server: Server, app: str) -> None:
     ledger.create_app(app)
 
 
+def _busy(server: Server, app: str) -> tuple[str, bool] | None:
+    """What a live worker of the app is doing, and whether it ends soon (its slug packing
+    after the verdict) rather than when a release or a postdeploy ends; None if no worker."""
+    layout = server.layout
+    for path in sorted(layout.locks_dir(app).glob("v*.lock")):
+        name = path.name.removesuffix(".lock")
+        if "." in name or not is_held(path):
+            continue
+        release = server.ledger.release(app, names.version(name))
+        if release is None or not release.status.final:
+            return f"a release of {app!r} ({name}) is in progress", False
+        if release.postdeploy_status == PostdeployStatus.RUNNING.value:
+            return (f"the postdeploy of {name} is running (follow it: gitdeploy "
+                    f"releases:output -a {app} {name} --follow)"), False
+        return f"the worker of {name} is still finishing", True
+    return None
 
 
 def destroy_app(server: Server, app: str, confirm: str | None) -> None:
@@ -51,8 +72,18 @@ def destroy_app(server: Server, app: str, confirm: str | None) -> None:
     if not lock.acquire(timeout=0):
         raise GitdeployError(f"a release of {app!r} is in progress; try again when it ends")
     try:
+        deadline = time.monotonic() + FINISHING_WAIT
+        while (busy := _busy(server, app)) is not None:
+            what, soon = busy
+            if not soon or time.monotonic() > deadline:
+                raise GitdeployError(f"{what}; try again when it ends")
+            time.sleep(0.1)
         remove_app(server, app)
-        server.ledger.delete_app(app)
+        with server.ledger.write():  # a release recorded since would hold its worker lock
+            if (busy := _busy(server, app)) is not None:
+                raise GitdeployError(f"{busy[0]}, started while {app!r} was being destroyed "
+                                     "(its processes were stopped); try again when it ends")
+            server.ledger.delete_app(app)
         remove_tree(server.layout.repo(app))
         remove_tree(server.layout.app_dir(app))
     finally:

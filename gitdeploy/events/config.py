@@ -13,12 +13,14 @@ def change_config(server: Server, app: str, change: ConfigChange) -> Release | N
     """Start the release that applies ``change``; None if it was stored for the first one.
 
     The change is recorded as a delta and applied by the worker to the config live at that
-    moment, so concurrent changes queue up instead of overwriting each other.
+    moment, so concurrent changes queue up instead of overwriting each other; before the
+    first release, it is applied to the stored config inside one write transaction.
     """
-    nothing_live = current_version(server, app) is None
-    if nothing_live and not server.ledger.unfinished(app):
-        server.ledger.set_initial_config(app, change.apply(current_config(server, app)))
-        return None
+    if current_version(server, app) is None:
+        with server.ledger.write():  # read-modify-write under the ledger's write lock
+            if not server.ledger.unfinished(app):
+                server.ledger.set_initial_config(app, change.apply(current_config(server, app)))
+                return None
     return launch.start(server, app, kind="config", description=change.describe(),
                         request={"set": change.set, "unset": list(change.unset)})
 

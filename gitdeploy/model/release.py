@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gitdeploy.model.states import Status
+from gitdeploy.model.states import GoLive, Status
 
 
 def now() -> str:
@@ -31,6 +31,8 @@ class Release:
     request: dict[str, Any] = field(default_factory=dict)
     postdeploy_status: str | None = None
     schema_changes: list[dict[str, Any]] | None = None
+    golive: GoLive | None = None
+    golive_previous: int | None = None  # what was live before it (with golive set)
 
     @property
     def name(self) -> str:

@@ -1,4 +1,5 @@
-"""Which releases' files to prune (pure): keep the newest N, the live one, the rollback target."""
+"""Which releases' files to prune (pure): keep the newest N succeeded, the live one, the
+rollback target and whatever is still in use."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ def rollback_target(succeeded: Iterable[int], current: int | None) -> int | None
     return max(older) if older else None
 
 
-def prunable(
-    with_files: Iterable[int], keep: int, current: int | None, target: int | None
-) -> list[int]:
-    """Versions whose directory and slug may go: all but the newest ``keep`` that have files,
-    and never the live release or the default rollback target."""
+def prunable(with_files: Iterable[int], succeeded: Iterable[int], keep: int,
+             protected: Iterable[int | None] = ()) -> list[int]:
+    """Versions whose directory and slug may go, newest first: all that have files but the
+    newest ``keep`` succeeded ones and the ``protected`` (the live release, the default
+    rollback target, what a running postdeploy or a queued release uses). Failed releases
+    never count toward ``keep``: five failed pushes must not prune the rollback targets."""
     ordered = sorted(set(with_files), reverse=True)
-    protected = set(ordered[:keep]) | {v for v in (current, target) if v is not None}
-    return [v for v in ordered if v not in protected]
+    done = set(succeeded)
+    kept = [v for v in ordered if v in done][:keep]
+    spared = set(kept) | {v for v in protected if v is not None}
+    return [v for v in ordered if v not in spared]

@@ -40,6 +40,13 @@ class PostdeployStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class GoLive(StrEnum):
+    """How far a release got in going live, recorded in the ledger before each step."""
+
+    CHECKING = "checking"  # `current` is, or is about to be, this release; not yet checked
+    PASSED = "passed"      # its processes run and its web check passed (or it has none)
+
+
 _ALLOWED: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.BUILDING, Status.FAILED}),
     Status.BUILDING: frozenset({Status.RELEASING, Status.FAILED}),
@@ -61,14 +68,16 @@ def check_transition(current: Status, new: Status, reason: Reason | None = None)
         raise TransitionError(f"a reason is required for, and only for, {Status.FAILED}")
 
 
-def recovery(status: Status, worker_alive: bool, is_current: bool) -> Status | None:
+def recovery(status: Status, worker_alive: bool, is_current: bool,
+             golive: GoLive | None) -> Status | None:
     """What a dead worker's release becomes: None when there is nothing to repair.
 
-    A release whose worker died after swapping `current` to it did pass its release phase
-    (the swap only follows success), so it is reconciled as succeeded rather than lost.
+    Only a release that is live *and* passed its web check is reconciled as succeeded. One
+    whose worker died after the swap but before the check passed (while its processes
+    started, during the check, or half-way back) fails: the caller hands `current` back.
     """
     if status.final or worker_alive:
         return None
-    if is_current and status is Status.RELEASING:
+    if is_current and status is Status.RELEASING and golive is GoLive.PASSED:
         return Status.SUCCEEDED
     return Status.FAILED

@@ -95,15 +95,16 @@ def parse_scale(args: list[str]) -> dict[str, int]:
 
 def scale(server: Server, app: str, changes: dict[str, int],
           say: Callable[[str], None]) -> None:
-    version = current_version(server, app)
-    if version is not None:
-        known = live_procfile(server, app, version).processes
-        unknown = sorted(set(changes) - set(known))
-        if unknown:
-            raise UsageError(f"no process type {', '.join(unknown)} in the live Procfile "
-                             f"(it has: {', '.join(known) or 'none'})")
-
     def change() -> None:
+        # under the app lock: a release going live meanwhile must not be scaled (or have
+        # its new types' units removed) from the Procfile of the one before it
+        version = current_version(server, app)
+        if version is not None:
+            known = live_procfile(server, app, version).processes
+            unknown = sorted(set(changes) - set(known))
+            if unknown:
+                raise UsageError(f"no process type {', '.join(unknown)} in the live Procfile "
+                                 f"(it has: {', '.join(known) or 'none'})")
         server.ledger.set_formation(app, {**server.app(app).formation, **changes})
         systemd = manager()
         if version is not None and systemd is not None:

@@ -7,7 +7,7 @@ from gitdeploy import faults
 from gitdeploy.appconfig.procfile import Procfile
 from gitdeploy.appconfig.settings import HealthcheckSettings
 from gitdeploy.errors import GitdeployError
-from gitdeploy.model.states import Reason
+from gitdeploy.model.states import GoLive, Reason
 from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
 from gitdeploy.processes.control import tail
 from gitdeploy.processes.webcheck import check_web
@@ -33,6 +33,10 @@ class Switch:
         """Point ``current`` at the release, then run its processes; a web process that does
         not answer fails the release (``revert`` then goes back)."""
         self.previous = current_version(self.server, self.app)
+        # recorded before the swap: a worker that dies from here until the check passed
+        # leaves a release that recovery hands back from, never one it calls succeeded
+        self.server.ledger.update(self.app, self.version, golive=GoLive.CHECKING.value,
+                                  golive_previous=self.previous)
         self._point_current_at(self.version)
         faults.point("went-live")
         self.went_live = True
@@ -40,6 +44,7 @@ class Switch:
         if systemd is None:
             if procfile.processes:
                 self.log.warn(NO_MANAGER)
+            self._passed()
             return
         failure: tuple[str | None, str] | None
         try:
@@ -52,6 +57,7 @@ class Switch:
             checked = check_web(systemd, self.app, running, healthcheck)
             failure = (checked[0].name, checked[1]) if checked else None
         if failure is None:
+            self._passed()
             return
         process, why = failure
         self.log.warn(why)
@@ -61,6 +67,10 @@ class Switch:
                 self.log.line(line)
         raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of v{self.version} "
                              "had already run: what it changed (migrations, data) stays applied")
+
+    def _passed(self) -> None:
+        self.server.ledger.update(self.app, self.version, golive=GoLive.PASSED.value)
+        faults.point("checked")
 
     def is_live(self) -> bool:
         return self.went_live and current_version(self.server, self.app) == self.version

@@ -61,11 +61,13 @@ class Preparer:
         if kind == "config":
             change = ConfigChange(set=dict(request.get("set", {})),
                                   unset=tuple(request.get("unset", ())))
-            config = change.apply(current_config(self.server, self.app))
             if current is None:  # the releases ahead of this one all failed
-                self.ledger.set_initial_config(self.app, config)
+                with self.ledger.write():
+                    config = change.apply(current_config(self.server, self.app))
+                    self.ledger.set_initial_config(self.app, config)
                 raise ReleaseFailure(Reason.SOURCE_UNAVAILABLE, "no release is live: the change "
                                      "was stored for the first release")
+            config = change.apply(current_config(self.server, self.app))
             return self._from_release(self.app, current, config)
         if kind == "rollback":
             target = self.ledger.release(self.app, int(request["version"]))

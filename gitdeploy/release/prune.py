@@ -1,5 +1,6 @@
-"""Pruning: old releases' files go, keeping ``keep`` of them, the live one and the rollback
-target (which releases to drop is the model's retention rule; this removes them)."""
+"""Pruning: old releases' files go, keeping the newest ``keep`` succeeded ones, the live one,
+the rollback target and those in use (which releases to drop is the model's retention rule;
+this removes them)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,15 @@ def prune(server: Server, app: str, keep: int) -> list[int]:
     layout = server.layout
     releases = server.ledger.releases(app)
     current = current_version(server, app)
-    target = rollback_target(
-        [r.version for r in releases if r.status is Status.SUCCEEDED], current)
+    succeeded = [r.version for r in releases if r.status is Status.SUCCEEDED]
+    target = rollback_target(succeeded, current)
     with_files = [r.version for r in releases
                   if os.path.lexists(layout.release_dir(app, r.version))
                   or layout.slug(app, r.version).exists()]
     busy = {r.version for r in releases
             if r.postdeploy_status == PostdeployStatus.RUNNING.value}  # still using its dir
-    doomed = [v for v in prunable(with_files, keep, current, target) if v not in busy]
+    pinned = server.ledger.pinned(app)  # a queued rollback's target, a promotion's source
+    doomed = prunable(with_files, succeeded, keep, {current, target, *busy, *pinned})
     if not doomed:
         return []
     kept_dirs = {os.path.realpath(layout.release_dir(app, v))

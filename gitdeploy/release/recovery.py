@@ -6,15 +6,18 @@ an app's releases (``reconcile``, only when no worker holds the lock)."""
 from __future__ import annotations
 
 import contextlib
+import os
 
 from gitdeploy.errors import UsageError
 from gitdeploy.model import names
 from gitdeploy.model.release import Release
+from gitdeploy.model.retention import rollback_target
 from gitdeploy.model.states import PostdeployStatus, Reason, Status, TransitionError, recovery
+from gitdeploy.release.golive import Switch
 from gitdeploy.store.fsops import read_link, remove_file, remove_tree, swap_symlink
 from gitdeploy.store.live import current_version, live_message
 from gitdeploy.store.locks import FileLock, is_held
-from gitdeploy.store.releaselog import append_line, header
+from gitdeploy.store.releaselog import ReleaseLog, append_line, header
 from gitdeploy.store.server import Server
 
 
@@ -43,7 +46,7 @@ def repair_dead_releases(server: Server, app: str) -> None:
     live = current_version(server, app)
     for release in server.ledger.unfinished(app):
         alive = is_held(layout.release_lock(app, release.version))
-        outcome = recovery(release.status, alive, live == release.version)
+        outcome = recovery(release.status, alive, live == release.version, release.golive)
         if outcome is None:
             continue
         with contextlib.suppress(TransitionError):
@@ -52,11 +55,16 @@ def repair_dead_releases(server: Server, app: str) -> None:
                 append_log(server, release,
                            header(f"Released {release.name} (recorded after its worker died)"))
             else:
+                when = ""
+                if live == release.version:  # live, never checked: hand `current` back
+                    hand_back(server, release)
+                    live = current_version(server, app)
+                    when = " after going live, before its web check passed"
                 discard_release_files(server, app, release.version)
                 server.ledger.transition(app, release.version, Status.FAILED, Reason.INTERRUPTED)
                 append_log(server, release, header(
-                    f"Release {release.name} failed: {Reason.INTERRUPTED} (its worker died)"
-                    f" — {live_message(server, app)}"))
+                    f"Release {release.name} failed: {Reason.INTERRUPTED} (its worker died"
+                    f"{when}) — {live_message(server, app)}"))
     for release in server.ledger.releases(app):
         if release.postdeploy_status == PostdeployStatus.RUNNING.value and not is_held(
                 layout.release_lock(app, release.version)):
@@ -66,6 +74,25 @@ def repair_dead_releases(server: Server, app: str) -> None:
                                                "(its worker died)"))
     clean_temp(server, app)
     sync_current_env(server, app)
+
+
+def hand_back(server: Server, release: Release) -> None:
+    """Point `current` back at what was live before ``release`` went live (or at nothing)
+    and run that release's processes again."""
+    if release.golive is not None:
+        previous = release.golive_previous
+    else:  # recorded by an older gitdeploy: the newest succeeded release before it
+        previous = rollback_target([r.version for r in server.ledger.releases(release.app)
+                                    if r.status is Status.SUCCEEDED], release.version)
+    if previous is not None and not server.layout.release_dir(release.app, previous).is_dir():
+        previous = None
+    log = ReleaseLog(server.layout.log(release.app, release.version))
+    try:
+        switch = Switch(server, release.app, release.version, log)
+        switch.previous = previous
+        switch.revert()
+    finally:
+        os.close(log.fd)
 
 
 def discard_release_files(server: Server, app: str, version: int) -> None:

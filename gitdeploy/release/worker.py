@@ -29,9 +29,9 @@ from gitdeploy.release.prune import prune
 from gitdeploy.release.recovery import discard_release_files, repair_dead_releases
 from gitdeploy.release.slug import slug_from_commit
 from gitdeploy.store import oplog
-from gitdeploy.store.fsops import atomic_write, remove_tree
+from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
 from gitdeploy.store.live import live_message, worker_alive
-from gitdeploy.store.locks import FileLock, wait_until_free
+from gitdeploy.store.locks import FileLock, is_held, wait_until_free
 from gitdeploy.store.mirror import touch_log
 from gitdeploy.store.releaselog import ReleaseLog
 from gitdeploy.store.server import Server
@@ -48,6 +48,8 @@ class Worker:
         self.worker_lock = FileLock(self.layout.release_lock(app, version), fd=lock_fd)
         if lock_fd is None:  # started by hand: take the lock ourselves
             self.worker_lock.acquire()
+        self.turn_lock = FileLock(self.layout.turn_lock(app, version))
+        self.turn_lock.acquire()
         self.log = ReleaseLog(self.layout.log(app, version))
         release = self.ledger.release(app, version)
         if release is None:
@@ -65,6 +67,7 @@ class Worker:
         oplog.start(self.layout.oplog)
         self.oplog.info("release.start", kind=self.release.kind)
         if self.release.status is not Status.PENDING:
+            self.turn_lock.release()
             return self.release.status
         app_lock = FileLock(self.layout.app_lock(self.app))
         try:
@@ -77,6 +80,7 @@ class Worker:
             self._fail(Reason.INTERRUPTED, f"internal error: {exc.__class__.__name__}: {exc}")
         finally:
             app_lock.release()
+            self.turn_lock.release()  # the verdict is recorded: the next release may go
         if self.slug_commit is not None:  # failed releases keep theirs too, to look into
             self._pack_slug(self.slug_commit)
         if self.postdeploy is not None:
@@ -92,7 +96,8 @@ class Worker:
         return status
 
     def _wait_for_turn(self, app_lock: FileLock) -> None:
-        """Earlier releases first, in version order; then the app lock."""
+        """Earlier releases first, in version order, each until its verdict (not its slug
+        packing or postdeploy); then the app lock."""
         announced: set[int] = set()
         while True:
             waiting = [r for r in self.ledger.unfinished(self.app)
@@ -104,7 +109,11 @@ class Worker:
             if ahead.version not in announced:
                 announced.add(ahead.version)
                 self.log.header(f"Waiting for {ahead.name} ({ahead.description}) to finish")
-            wait_until_free(self.layout.release_lock(self.app, ahead.version))
+            turn = self.layout.turn_lock(self.app, ahead.version)
+            if is_held(turn):
+                wait_until_free(turn)
+            else:  # its worker has not taken the lock yet, or has just let it go
+                time.sleep(0.05)
         if not app_lock.acquire(timeout=1):
             holder = app_lock.holder() or "a command"
             self.log.header(f"Waiting for the app lock (held by {holder})")
@@ -125,6 +134,7 @@ class Worker:
         self._to(Status.RELEASING)
         run_release_phase(self.server, self.app, self.version, prepared.procfile,
                           prepared.settings.release, prepared.config, env, self.log, self.oplog)
+        self._flush()
         self.switch.go_live(prepared.procfile, prepared.settings.healthcheck)
         command = prepared.procfile.postdeploy
         if command is not None:
@@ -142,6 +152,17 @@ class Worker:
         else:
             if pruned:
                 self.oplog.info("release.pruned", versions=pruned)
+
+    def _flush(self) -> None:
+        """The release's files on disk before `current` names them: a power loss right after
+        the swap must not leave `current` pointing at empty files."""
+        started = time.monotonic()
+        try:
+            flush_filesystem(self.layout.release_dir(self.app, self.version))
+        except OSError as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED,
+                                 f"writing the release's files to disk failed: {exc}") from None
+        self.oplog.info("release.flushed", seconds=round(time.monotonic() - started, 4))
 
     def _to(self, status: Status) -> None:
         self.release = self.ledger.transition(self.app, self.version, status)

@@ -88,5 +88,10 @@ class Layout:
         """Held by the worker of release vN for its whole life: free means the worker is gone."""
         return self.locks_dir(app) / f"v{version}.lock"
 
+    def turn_lock(self, app: str, version: int) -> Path:
+        """Held by the worker of release vN until its verdict is recorded: the next release
+        waits on it (not on the slug packing or the postdeploy that follow the verdict)."""
+        return self.locks_dir(app) / f"v{version}.turn.lock"
+
     def postdeploy_lock(self, app: str) -> Path:
         return self.locks_dir(app) / "postdeploy.lock"

@@ -11,49 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from gitdeploy.model.release import AppRecord, Release, now
-from gitdeploy.model.states import Reason, Status, check_transition
-
-# The schema as a list of steps: a database at user_version N has run the first N. A change
-# of the schema is a new step at the end, never an edit of an old one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-CREATE TABLE IF NOT EXISTS apps (
-    name TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    last_version INTEGER NOT NULL DEFAULT 0,
-    initial_config TEXT NOT NULL DEFAULT '{}',
-    formation TEXT NOT NULL DEFAULT '{}',
-    port_base INTEGER
-);
-CREATE TABLE IF NOT EXISTS releases (
-    app TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
-    version INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    status TEXT NOT NULL,
-    reason TEXT,
-    description TEXT NOT NULL,
-    commit_sha TEXT,
-    user TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    started_at TEXT,
-    finished_at TEXT,
-    config TEXT,
-    request TEXT NOT NULL DEFAULT '{}',
-    postdeploy_status TEXT,
-    schema_changes TEXT,
-    PRIMARY KEY (app, version)
-);
-CREATE TABLE IF NOT EXISTS keys (
-    name TEXT PRIMARY KEY,
-    public_key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    admin INTEGER NOT NULL,
-    apps TEXT NOT NULL DEFAULT '[]',
-    created_at TEXT NOT NULL
-);
-""",
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+from gitdeploy.model.states import GoLive, Reason, Status, check_transition
+from gitdeploy.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 
 def _release(row: sqlite3.Row) -> Release:
@@ -75,6 +34,8 @@ def _release(row: sqlite3.Row) -> Release:
         schema_changes=(
             json.loads(row["schema_changes"]) if row["schema_changes"] is not None else None
         ),
+        golive=GoLive(row["golive"]) if row["golive"] is not None else None,
+        golive_previous=row["golive_previous"],
     )
 
 
@@ -230,6 +191,21 @@ class Ledger:
         )
         return [_release(r) for r in rows]
 
+    def pinned(self, app: str) -> set[int]:
+        """Versions of ``app`` that queued or running releases will read: rollback targets,
+        and promotion sources (from any app)."""
+        rows = self.db.execute(
+            "SELECT app, kind, request FROM releases WHERE kind IN ('rollback', 'promote')"
+            " AND status NOT IN (?, ?)", (Status.SUCCEEDED.value, Status.FAILED.value))
+        found: set[int] = set()
+        for row in rows:
+            request = json.loads(row["request"])
+            if row["kind"] == "rollback" and row["app"] == app and "version" in request:
+                found.add(int(request["version"]))
+            elif row["kind"] == "promote" and request.get("source_app") == app:
+                found.add(int(request["source_version"]))
+        return found
+
     def transition(
         self, app: str, version: int, status: Status, reason: Reason | None = None,
         **fields: Any,
@@ -267,7 +243,8 @@ class Ledger:
             for k, v in fields.items()
         }
         allowed = {"status", "reason", "started_at", "finished_at", "config", "commit_sha",
-                   "postdeploy_status", "schema_changes", "description", "request"}
+                   "postdeploy_status", "schema_changes", "description", "request",
+                   "golive", "golive_previous"}
         unknown = set(encoded) - allowed
         if unknown:
             raise ValueError(f"unknown release fields: {sorted(unknown)}")

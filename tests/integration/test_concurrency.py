@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import unavailable
-from tests.support.gd import GITDEPLOY, AppRepo, Server, run
+from tests.support.gd import GITDEPLOY, AppRepo, Server, run, wait_for
 
 MakeApp = Callable[..., AppRepo]
 STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" >> {log}; '
@@ -145,3 +145,113 @@ def test_a_full_disk_fails_the_release_cleanly(small_disk: Path, tmp_path: Path)
     repo.commit(message="smaller again")
     assert "Released v3" in repo.push().stderr
     assert run(["df", "--output=avail", str(small_disk)]).stdout
+
+
+def test_a_queued_release_waits_only_for_the_verdict_not_the_postdeploy(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    started, go, gate = (tmp_path / name for name in ("started", "go", "gate"))
+    repo = make_app("app", {"Procfile": f"release: touch {started}; until [ -e {go} ]; do "
+                                        "sleep 0.05; done\n"
+                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+    pushing = repo.push_popen()
+    wait_for(started.exists, 30, what="v1's release phase")
+    # v2 is queued behind v1 while v1's release phase runs; then v1 goes live and its
+    # postdeploy runs (until the gate opens): v2 must not wait for that
+    setting = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "config:set", "-a",
+                                "app", "K=1"], stdout=subprocess.PIPE, text=True)
+    wait_for(lambda: len(server.releases("app")) == 2, 30, what="v2 to be queued")
+    go.touch()
+    try:
+        out, _ = setting.communicate(timeout=20)
+        assert setting.returncode == 0
+        assert "Released v2 (Set K config vars)" in out
+        assert server.release("app", 1)["postdeploy_status"] == "running"
+    finally:
+        gate.touch()
+        setting.kill()
+        pushing.wait(timeout=30)
+    server.wait_idle("app")
+    assert [r["postdeploy_status"] for r in server.releases("app")] == ["succeeded"] * 2
+
+
+def test_concurrent_config_sets_before_the_first_release_all_apply(make_app: MakeApp,
+                                                                    server: Server) -> None:
+    make_app("app")
+    procs = [subprocess.Popen([GITDEPLOY, "--root", str(server.root), "config:set", "-a", "app",
+                               f"K{i}={i}"], stdout=subprocess.DEVNULL) for i in range(40)]
+    assert [p.wait(timeout=120) for p in procs] == [0] * 40
+    config = json.loads(server.gd("config", "-a", "app", "--json").stdout)
+    assert config == {f"K{i}": str(i) for i in range(40)}
+    assert server.releases("app") == []
+
+
+def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp, server: Server,
+                                                         tmp_path: Path) -> None:
+    started, go = tmp_path / "started", tmp_path / "go"
+    repo = make_app("app", {"Procfile": "release: true\nweb: sleep 1000\n"})
+    repo.push()                                            # v1: web only
+    repo.commit({"Procfile": f"release: touch {started}; until [ -e {go} ]; do sleep 0.05; "
+                             "done\nweb: sleep 1000\nclock: sleep 1000\n"})
+    pushing = repo.push_popen()                            # v2 adds clock
+    wait_for(started.exists, 30, what="v2's release phase")
+    scaling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "ps:scale", "-a", "app",
+                                "clock=1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):     # it waits for v2, then reads
+            scaling.wait(timeout=1.5)
+        go.touch()
+        out, err = scaling.communicate(timeout=30)
+    finally:
+        go.touch()
+        scaling.kill()
+        pushing.wait(timeout=30)
+    assert scaling.returncode == 0, err
+    assert "Scaled clock=1" in out
+    assert server.current("app") == "releases/v2"
+
+
+def test_a_queued_rollbacks_target_is_not_pruned_by_the_release_ahead(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    started, go = tmp_path / "started", tmp_path / "go"
+    # with a build command, the slug is the only source of a release's files once pruned
+    keep = {"gitdeploy.yml": "keep_releases: 1\nbuild: 'true'\n"}
+    repo = make_app("app", {"Procfile": "release: true\n", "n": "1", **keep})
+    repo.push()                                            # v1
+    repo.commit({"n": "2"})
+    repo.push()                                            # v2: v1 is the rollback target
+    repo.commit({"n": "3", "Procfile": f"release: touch {started}; until [ -e {go} ]; do "
+                                       "sleep 0.05; done\n"})
+    pushing = repo.push_popen()                            # v3 waits in its release phase
+    wait_for(started.exists, 30, what="v3's release phase")
+    rolling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "rollback", "-a", "app",
+                                "v1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)                  # v4, queued: v1 is still kept
+    wait_for(lambda: len(server.releases("app")) == 4, 30, what="v4 to be queued")
+    go.touch()
+    out, err = rolling.communicate(timeout=60)
+    pushing.wait(timeout=30)
+    assert rolling.returncode == 0, out + err
+    assert "Released v4 (Rollback to v1)" in out
+    assert (server.root / "apps/app/current/n").read_text() == "1"
+
+
+def test_destroy_refuses_while_a_postdeploy_runs(make_app: MakeApp, server: Server,
+                                                 tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    repo = make_app("app", {"Procfile": "release: true\n"
+                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+    repo.push()
+    try:
+        refused = server.gd("apps:destroy", "app", "--confirm", "app", check=False)
+        assert refused.returncode == 1, refused
+        assert "the postdeploy of v1 is running" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert (server.root / "apps/app/current").exists()
+        assert server.release("app", 1)["postdeploy_status"] == "running"
+    finally:
+        gate.touch()
+    server.wait_idle("app")
+    assert server.release("app", 1)["postdeploy_status"] == "succeeded"
+    server.gd("apps:destroy", "app", "--confirm", "app")
+    assert not (server.root / "apps/app").exists()

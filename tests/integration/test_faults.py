@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import unavailable
 from tests.support.gd import AppRepo, Server, run, wait_for
 
 MakeApp = Callable[..., AppRepo]
@@ -34,7 +36,9 @@ SCENARIOS = {
     "swapping-current.env": ("incremental", "interrupted"),
     "between-swaps": ("incremental", "interrupted"),
     "swapping-current": ("incremental", "interrupted"),  # symlink made, not yet renamed
-    "went-live": ("incremental", "succeeded"),           # renamed, nothing recorded
+    "went-live": ("incremental", "interrupted"),         # renamed, before its web check:
+                                                         # current handed back to v1
+    "checked": ("incremental", "succeeded"),             # web check passed, recorded
     "verdict-written": ("incremental", "succeeded"),
     "recorded": ("incremental", "succeeded"),
     "packing-slug-after-verdict": ("incremental", "succeeded"),
@@ -149,3 +153,24 @@ def test_fail_points_are_armed_only_by_the_variable() -> None:
                               env={**os.environ, "GITDEPLOY_FAULT": value}, check=True,
                               cwd=Path(__file__).resolve().parents[2])
         assert json.loads(done.stdout) == armed
+
+
+def test_the_release_is_flushed_before_current_is_swapped(make_app: MakeApp, server: Server,
+                                                          tmp_path: Path) -> None:
+    """A power loss right after the swap must find `current` pointing at written files: the
+    release's filesystem is flushed (syncfs) before `current` is renamed."""
+    if shutil.which("strace") is None:
+        unavailable("strace is not installed")
+    repo = make_app("app", {"Procfile": "release: true\n", "f1.txt": "first\n"})
+    trace = tmp_path / "trace"
+    run(["strace", "-f", "-qq", "-o", str(trace), "-e",
+         "trace=syncfs,sync,rename,renameat,renameat2", "git", "push", "deploy", "main"],
+        cwd=repo.work, timeout=60)
+    lines = trace.read_text().splitlines()
+    swap = [i for i, line in enumerate(lines) if "rename" in line
+            and re.search(r'\.current\.tmp-\d+", .*"[^"]*/current"', line)]
+    assert swap, "\n".join(lines)
+    flushed = [i for i, line in enumerate(lines[:swap[0]])
+               if re.match(r"\d+\s+(syncfs\(\d+|sync\(\))", line) and line.endswith("= 0")]
+    assert flushed, "\n".join(lines[:swap[0] + 1])
+    assert server.release("app", 1)["status"] == "succeeded"

@@ -251,3 +251,23 @@ def test_releases_info_lists_the_commits_since_the_previous_deploy(make_app: Mak
         assert info["changes_since"] is None
     assert first not in {c["sha"] for c in json.loads(server.gd(
         "releases:info", "-a", "app", "v2", "--json").stdout)["changes_since"]["commits"]}
+
+
+def test_failed_releases_do_not_count_toward_keep_releases(make_app: MakeApp,
+                                                           server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: true\n", "gitdeploy.yml": "keep_releases: 3\n"})
+    repo.push()                                                   # v1
+    repo.commit({"n": "2"})
+    repo.push()                                                   # v2
+    for i in range(5):                                            # v3..v7 fail
+        repo.commit({"Procfile": "release: exit 1\n", "n": f"bad {i}"})
+        repo.push(check=False)
+    repo.commit({"Procfile": "release: true\n", "n": "8"})
+    repo.push()                                                   # v8
+    server.wait_idle("app")
+    app = server.root / "apps/app"
+    assert sorted(p.name for p in (app / "releases").iterdir() if p.is_dir()) == \
+        ["v1", "v2", "v8"]
+    assert sorted(p.name.split(".")[0] for p in (app / "slugs").iterdir()) == ["v1", "v2", "v8"]
+    assert [server.release("app", v)["rollback_eligible"] for v in (1, 2)] == [True, True]
+    assert "Released v9 (Rollback to v1)" in server.gd("rollback", "-a", "app", "v1").stdout

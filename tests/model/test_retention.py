@@ -19,15 +19,21 @@ def test_rollback_target(succeeded: list[int], current: int | None, target: int 
 
 
 @pytest.mark.parametrize(
-    ("versions", "keep", "current", "target", "pruned"),
+    ("versions", "succeeded", "keep", "protected", "pruned"),
     [
-        ([1, 2, 3, 4, 5, 6, 7], 5, 7, 6, [2, 1]),
-        ([1, 2, 3], 5, 3, 2, []),
-        ([1, 2, 3, 4], 1, 2, 1, [3]),
-        ([1, 2, 3, 4], 2, 4, 1, [2]),
-        ([5, 4, 3], 1, None, None, [4, 3]),
+        ([1, 2, 3, 4, 5, 6, 7], None, 5, [7, 6], [2, 1]),
+        ([1, 2, 3], None, 5, [3, 2], []),
+        ([1, 2, 3, 4], None, 1, [2, 1], [3]),
+        ([1, 2, 3, 4], None, 2, [4, 1], [2]),
+        ([5, 4, 3], None, 1, [None, None], [4, 3]),
+        # failed releases (3..7) do not count toward keep, and are not kept for themselves
+        ([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 8], 3, [8, 2], [7, 6, 5, 4, 3]),
+        ([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 8], 2, [8, 2], [7, 6, 5, 4, 3, 1]),
+        # what is in use (a running postdeploy, a queued rollback's target) stays
+        ([1, 2, 3, 4], None, 1, [4, 3, 1], [2]),
     ],
 )
-def test_prunable(versions: list[int], keep: int, current: int | None, target: int | None,
-                  pruned: list[int]) -> None:
-    assert prunable(versions, keep, current, target) == pruned
+def test_prunable(versions: list[int], succeeded: list[int] | None, keep: int,
+                  protected: list[int | None], pruned: list[int]) -> None:
+    done = versions if succeeded is None else succeeded
+    assert prunable(versions, done, keep, protected) == pruned

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from gitdeploy.model.states import Reason, Status, TransitionError, check_transition, recovery
+from gitdeploy.model.states import (
+    GoLive,
+    Reason,
+    Status,
+    TransitionError,
+    check_transition,
+    recovery,
+)
 
 S = Status
 
@@ -34,23 +41,29 @@ def test_transitions(current: Status, new: Status, reason: Reason | None, allowe
             check_transition(current, new, reason)
 
 
+C, P = GoLive.CHECKING, GoLive.PASSED
+
+
 @pytest.mark.parametrize(
-    ("status", "alive", "is_current", "outcome"),
+    ("status", "alive", "is_current", "golive", "outcome"),
     [
-        (S.PENDING, True, False, None),
-        (S.RELEASING, True, True, None),
-        (S.SUCCEEDED, False, True, None),
-        (S.FAILED, False, False, None),
-        (S.PENDING, False, False, S.FAILED),
-        (S.BUILDING, False, False, S.FAILED),
-        (S.RELEASING, False, False, S.FAILED),
-        (S.RELEASING, False, True, S.SUCCEEDED),
-        (S.BUILDING, False, True, S.FAILED),
+        (S.PENDING, True, False, None, None),
+        (S.RELEASING, True, True, C, None),
+        (S.SUCCEEDED, False, True, P, None),
+        (S.FAILED, False, False, None, None),
+        (S.PENDING, False, False, None, S.FAILED),
+        (S.BUILDING, False, False, None, S.FAILED),
+        (S.RELEASING, False, False, None, S.FAILED),
+        (S.RELEASING, False, False, C, S.FAILED),     # died half-way back
+        (S.RELEASING, False, True, P, S.SUCCEEDED),   # live and checked
+        (S.RELEASING, False, True, C, S.FAILED),      # live, never checked: handed back
+        (S.RELEASING, False, True, None, S.FAILED),   # an older ledger: nothing says checked
+        (S.BUILDING, False, True, None, S.FAILED),
     ],
 )
-def test_recovery(status: Status, alive: bool, is_current: bool,
+def test_recovery(status: Status, alive: bool, is_current: bool, golive: GoLive | None,
                   outcome: Status | None) -> None:
-    assert recovery(status, alive, is_current) is outcome
+    assert recovery(status, alive, is_current, golive) is outcome
 
 
 def test_reasons_match_the_contract() -> None:

@@ -6,7 +6,15 @@ import os
 import threading
 from pathlib import Path
 
-from gitdeploy.store.fsops import atomic_write, read_regular_file, remove_tree, swap_symlink
+import pytest
+
+from gitdeploy.store.fsops import (
+    atomic_write,
+    flush_filesystem,
+    read_regular_file,
+    remove_tree,
+    swap_symlink,
+)
 
 
 def test_atomic_write_replaces_with_mode(tmp_path: Path) -> None:
@@ -64,3 +72,10 @@ def test_remove_tree_copes_with_read_only_dirs(tmp_path: Path) -> None:
     os.chmod(tree / "a", 0o500)
     remove_tree(tree)
     assert not tree.exists()
+
+
+def test_flush_filesystem_flushes_a_directory_and_names_a_bad_one(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("data")
+    flush_filesystem(tmp_path)
+    with pytest.raises(OSError):
+        flush_filesystem(tmp_path / "f")  # not a directory

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
-from gitdeploy.model.states import Reason, Status, TransitionError
+from gitdeploy.model.states import GoLive, Reason, Status, TransitionError
 from gitdeploy.store.ledger import Ledger
+from gitdeploy.store.schema import MIGRATIONS
 
 
 @pytest.fixture
@@ -104,3 +106,22 @@ def test_delete_app_removes_its_releases(ledger: Ledger) -> None:
     assert ledger.app("app") is None and ledger.releases("app") == []
     assert ledger.create_app("app") is True
     assert ledger.create_app("app") is False
+
+
+def test_a_ledger_of_the_first_schema_is_migrated_and_keeps_its_releases(
+        tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(MIGRATIONS[0])
+    old.execute("PRAGMA user_version = 1")
+    old.execute("INSERT INTO apps (name, created_at) VALUES ('app', 'then')")
+    old.execute("INSERT INTO releases (app, version, kind, status, description, user, "
+                "created_at) VALUES ('app', 1, 'deploy', 'releasing', 'd', 'u', 'then')")
+    old.close()
+    ledger = Ledger(path)
+    release = ledger.release("app", 1)
+    assert release is not None and (release.golive, release.golive_previous) == (None, None)
+    ledger.update("app", 1, golive=GoLive.CHECKING.value, golive_previous=None)
+    again = ledger.release("app", 1)
+    assert again is not None and again.golive is GoLive.CHECKING
+    assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
