@@ -4,6 +4,7 @@ variables; and the env file systemd reads it from."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 POSTGRES_SCHEMES = ("postgres", "postgresql")
@@ -16,20 +17,30 @@ def postgres_url(config: Mapping[str, str], variable: str) -> str | None:
     return value if "://" in value and scheme in POSTGRES_SCHEMES else None
 
 
+@dataclass(frozen=True)
+class Account:
+    """The server's OS account, from the password database (never the caller's HOME)."""
+    name: str | None
+    home: str
+
+
+def server_environment(account: Account) -> dict[str, str]:
+    """The fixed base of every app command's environment: the same whoever pushed or ran
+    ``config:set`` and whatever their shell held."""
+    env = {"PATH": DEFAULT_PATH, "HOME": account.home or "/", "LANG": "C.UTF-8",
+           "PYTHONUNBUFFERED": "1"}
+    if account.name:
+        env.update(USER=account.name, LOGNAME=account.name)
+    return env
+
+
 def release_environment(
-    config: Mapping[str, str], *, app: str, version: int, commit: str | None,
-    base: Mapping[str, str],
+    config: Mapping[str, str], *, app: str, version: int, commit: str | None, account: Account,
 ) -> dict[str, str]:
-    """The environment of the release's commands: a minimal base, then the app's config vars,
-    then gitdeploy's own variables (which config cannot override)."""
-    env = {
-        "PATH": base.get("PATH", DEFAULT_PATH),
-        "HOME": base.get("HOME", "/"),
-        "LANG": base.get("LANG", "C.UTF-8"),
-        "PYTHONUNBUFFERED": "1",
-    }
-    if "USER" in base:
-        env["USER"] = base["USER"]
+    """The environment of the release's commands and processes: the server's fixed base,
+    then the app's config vars (which may set PATH or HOME), then gitdeploy's own variables
+    (which config cannot override)."""
+    env = server_environment(account)
     env.update(config)
     env.update({
         "GITDEPLOY_APP": app,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import sys
 
+from gitdeploy.appconfig.configvars import MAX_VALUE, stdin_key
 from gitdeploy.cli.common import app_of, out, stdout_fd
-from gitdeploy.errors import EXIT_OK, GitdeployError
+from gitdeploy.errors import EXIT_OK, GitdeployError, UsageError
 from gitdeploy.events.config import set_vars, unset_vars
 from gitdeploy.events.launch import exit_code, follow
 from gitdeploy.model import names
@@ -43,10 +45,27 @@ def cmd_config_get(server: Server, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def read_value_from_stdin(key: str) -> str:
+    """The value of ``config:set KEY``: all of stdin (over ssh: what the client sends), so it
+    never passes through any process's command line and may span lines."""
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError(f"config:set {key} reads the value from stdin: pipe it in "
+                         f"(config:set -a APP {key} < FILE)")
+    data = sys.stdin.buffer.read(MAX_VALUE * 4 + 3)  # UTF-8 takes up to 4 bytes a character
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise UsageError(f"the value of {key} on stdin is not UTF-8 text") from None
+
+
 def _config_change(server: Server, args: argparse.Namespace, setting: bool) -> int:
     app = app_of(server, args)
-    change = set_vars if setting else unset_vars
-    release = change(server, app, args.pairs)
+    if setting:
+        key = stdin_key(args.pairs)
+        value = read_value_from_stdin(key) if key is not None else None
+        release = set_vars(server, app, args.pairs, value)
+    else:
+        release = unset_vars(server, app, args.pairs)
     if release is None:
         out(f"Stored for {app}'s first release (nothing is live yet, so no release was made)")
         return EXIT_OK

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from gitdeploy.appconfig.configvars import redact_argv
 from gitdeploy.cli.parser import build_parser, run_handler
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError
+from gitdeploy.run.cmdline import set_cmdline
 from gitdeploy.store.layout import default_root
 from gitdeploy.store.server import Server
 
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_OK
+        if args.command == "config:set":  # its values must not show in `ps`
+            set_cmdline(redact_argv(sys.argv))
         remote = remote_for(args)
         if remote is not None:
             from gitdeploy.access.client import run_remote
@@ -75,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from gitdeploy.store import oplog
 
             oplog.start(server.layout.oplog)
-            oplog.bind().error("command.crash", argv=list(argv or sys.argv[1:]), exc_info=True)
+            oplog.bind().error("command.crash", argv=redact_argv(argv or sys.argv[1:]),
+                               exc_info=True)
             where = str(server.layout.oplog)
         print(f"error: internal error ({exc.__class__.__name__}: {exc}); details in {where}",
               file=sys.stderr, flush=True)

@@ -107,8 +107,9 @@ def build_parser() -> Parser:
     shape.add_argument("--shell", action="store_true", help="KEY='value' lines")
     p = command("config:get", "config:cmd_config_get", "print one config var's value")
     p.add_argument("key", metavar="KEY")
-    p = command("config:set", "config:cmd_config_set", "set config vars: a new release")
-    p.add_argument("pairs", nargs="+", metavar="KEY=VALUE")
+    p = command("config:set", "config:cmd_config_set", "set config vars: a new release "
+                "(a bare KEY takes its value from stdin)")
+    p.add_argument("pairs", nargs="+", metavar="KEY=VALUE|KEY")
     p = command("config:unset", "config:cmd_config_unset", "remove config vars: a new release")
     p.add_argument("pairs", nargs="+", metavar="KEY")
     p = command("promote", "releases:cmd_promote", "new release of DST from the app's live slug")

@@ -25,8 +25,10 @@ def change_config(server: Server, app: str, change: ConfigChange) -> Release | N
                         request={"set": change.set, "unset": list(change.unset)})
 
 
-def set_vars(server: Server, app: str, assignments: list[str]) -> Release | None:
-    return change_config(server, app, parse_assignments(assignments))
+def set_vars(server: Server, app: str, assignments: list[str],
+             stdin_value: str | None = None) -> Release | None:
+    """``stdin_value``: the value of the one bare KEY among ``assignments``, if any."""
+    return change_config(server, app, parse_assignments(assignments, stdin_value))
 
 
 def unset_vars(server: Server, app: str, keys: list[str]) -> Release | None:

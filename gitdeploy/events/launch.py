@@ -21,6 +21,7 @@ from gitdeploy.model.release import Release
 from gitdeploy.model.states import PostdeployStatus, Reason, Status
 from gitdeploy.release.recovery import reconcile
 from gitdeploy.resources import gitdeploy_command
+from gitdeploy.run.cmdline import set_cmdline
 from gitdeploy.store import mirror
 from gitdeploy.store.live import worker_alive
 from gitdeploy.store.locks import FileLock
@@ -84,16 +85,18 @@ def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
 
     It is forked rather than started anew: the caller has already paid for the interpreter and
     the imports (~70 ms saved on every release). A caller with threads, which must not fork,
-    starts ``gitdeploy worker`` instead.
+    starts ``gitdeploy worker`` instead. The forked worker's command line (which is the
+    caller's: ``config:set API_TOKEN=...``) is rewritten to ``gitdeploy worker APP vN``; where
+    it cannot be, the worker is started anew too, so no config value shows in ``ps``.
     """
     log_fd = os.open(server.layout.log(app, version), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                      0o600)
     try:
+        command = [*gitdeploy_command(), "--root", str(server.root), "worker", app,
+                   f"v{version}", "--lock-fd", str(lock_fd)]
         if threading.active_count() > 1:
             subprocess.Popen(
-                [*gitdeploy_command(), "--root", str(server.root), "worker", app,
-                 f"v{version}", "--lock-fd", str(lock_fd)],
-                stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, cwd="/",
+                command, stdin=subprocess.DEVNULL, stdout=log_fd, stderr=log_fd, cwd="/",
                 start_new_session=True, pass_fds=(lock_fd,), env=_worker_env(),
             )
             return
@@ -113,6 +116,9 @@ def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
                 kept = _worker_env_from(dict(os.environ))
                 os.environ.clear()
                 os.environ.update(kept)
+                if not set_cmdline(["gitdeploy", "worker", app, f"v{version}"]):
+                    os.set_inheritable(lock_fd, True)
+                    os.execve(command[0], command, kept)
                 code = run_worker(server.root, app, version, lock_fd)
             except BaseException as exc:
                 _report_crash(server, exc)

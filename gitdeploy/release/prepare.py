@@ -102,7 +102,7 @@ class Preparer:
             self.log.header(f"Running build command: {settings.build}")
             self.log.masker = Masker(config)
             env = release_environment(config, app=self.app, version=self.version, commit=sha,
-                                      base=os.environ)
+                                      account=self.server.account)
             result = run_command(settings.build, cwd=build_dir, env=env,
                                  timeout=settings.release.timeout,
                                  kill_grace=settings.release.kill_grace, on_line=self.log.line)

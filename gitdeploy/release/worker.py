@@ -129,7 +129,7 @@ class Worker:
         oplog.set_masker(self.log.masker)
         self.ledger.update(self.app, self.version, config=prepared.config, commit=prepared.commit)
         env = release_environment(prepared.config, app=self.app, version=self.version,
-                                  commit=prepared.commit, base=os.environ)
+                                  commit=prepared.commit, account=self.server.account)
         atomic_write(self.layout.env_file(self.app, self.version), render_env_file(env))
         self._to(Status.RELEASING)
         run_release_phase(self.server, self.app, self.version, prepared.procfile,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import getpass
 import os
+import pwd
 from pathlib import Path
 
+from gitdeploy.appconfig.environment import Account
 from gitdeploy.errors import UsageError
 from gitdeploy.model import names
 from gitdeploy.model.access import Access
@@ -20,6 +22,15 @@ def acting_user() -> str:
     return os.environ.get("GITDEPLOY_USER") or getpass.getuser()
 
 
+def server_account() -> Account:
+    """The OS account gitdeploy runs as: its name and home from the password database."""
+    try:
+        entry = pwd.getpwuid(os.getuid())
+    except KeyError:  # a uid without an entry (some containers)
+        return Account(None, "/")
+    return Account(entry.pw_name, entry.pw_dir)
+
+
 class Server:
     def __init__(self, root: Path, user: str | None = None,
                  access: Access | None = None) -> None:
@@ -27,6 +38,7 @@ class Server:
         self.user = user or acting_user()
         self.access = access  # set when acting for an ssh key; None: the server's own user
         self._ledger: Ledger | None = None
+        self.account = server_account()
 
     def visible(self, app: str) -> bool:
         return self.access is None or self.access.can(app)

@@ -59,3 +59,31 @@ def test_apply_and_describe(change: ConfigChange, before: dict[str, str],
                             after: dict[str, str], description: str) -> None:
     assert change.apply(before) == after
     assert change.describe() == description
+
+
+def test_a_bare_key_takes_the_value_from_stdin() -> None:
+    from gitdeploy.appconfig.configvars import stdin_key
+
+    assert stdin_key(["A=1", "PEM"]) == "PEM" and stdin_key(["A=1"]) is None
+    change = parse_assignments(["A=1", "PEM"], stdin_value="l1\nl2\n")
+    assert change.set == {"A": "1", "PEM": "l1\nl2"}
+    assert parse_assignments(["K"], stdin_value="x\r\n").set == {"K": "x"}
+    assert parse_assignments(["K"], stdin_value="x\n\n").set == {"K": "x\n"}
+    for args, value, message in ((["K", "L"], "x", "only one KEY"), (["1K"], "x", "1K")):
+        with pytest.raises(UsageError, match=message):
+            stdin_key(args)
+            parse_assignments(args, stdin_value=value)
+    for value, message in (("", "no value on stdin for K"), ("\n", "no value on stdin"),
+                           ("a\0b", "NUL byte")):
+        with pytest.raises(UsageError, match=message):
+            parse_assignments(["K"], stdin_value=value)
+
+
+def test_redact_argv_drops_every_value_after_config_set() -> None:
+    from gitdeploy.appconfig.configvars import redact_argv
+
+    assert redact_argv(["--root", "/r", "config:set", "-a", "app", "GREETING=hi",
+                        "DB_URL=postgres://u:p@h/d", "--remote=prod", "KEY"]) == [
+        "--root", "/r", "config:set", "-a", "app", "GREETING=*****", "DB_URL=*****",
+        "--remote=prod", "KEY"]
+    assert redact_argv(["ps:scale", "web=2"]) == ["ps:scale", "web=2"]

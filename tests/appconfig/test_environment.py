@@ -1,15 +1,29 @@
 from __future__ import annotations
 
-from gitdeploy.appconfig.environment import release_environment, render_env_file
+import pytest
+
+from gitdeploy.appconfig.environment import Account, release_environment, render_env_file
 
 
 def test_release_environment_layers() -> None:
     env = release_environment({"PATH": "/app/bin", "GITDEPLOY_APP": "spoof", "X": "1"},
                               app="a", version=3, commit="c" * 40,
-                              base={"PATH": "/usr/bin", "HOME": "/home/d", "SECRET": "no"})
-    assert env["PATH"] == "/app/bin" and env["X"] == "1" and env["HOME"] == "/home/d"
+                              account=Account("deploy", "/home/deploy"))
+    assert env["PATH"] == "/app/bin" and env["X"] == "1"
     assert env["GITDEPLOY_APP"] == "a" and env["GITDEPLOY_RELEASE"] == "v3"
-    assert "SECRET" not in env
+
+
+def test_the_base_is_the_servers_not_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/home/op/.venv/bin:/usr/bin")
+    monkeypatch.setenv("HOME", "/home/op")
+    monkeypatch.setenv("VIRTUAL_ENV", "/home/op/.venv")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    env = release_environment({}, app="a", version=1, commit=None,
+                              account=Account("deploy", "/home/deploy"))
+    assert env == {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/deploy",
+                   "USER": "deploy", "LOGNAME": "deploy", "LANG": "C.UTF-8",
+                   "PYTHONUNBUFFERED": "1", "GITDEPLOY_APP": "a", "GITDEPLOY_RELEASE": "v1",
+                   "GITDEPLOY_COMMIT": ""}
 
 
 def test_env_file_escapes() -> None:

@@ -302,12 +302,3 @@ def test_ledger_versions_are_never_reused(make_app: MakeApp, server: Server) -> 
     assert [r["version"] for r in server.releases("app")] == [2, 1]
     assert subprocess.run(["test", "-L", str(server.root / "apps/app/current")]).returncode == 0
 
-
-def test_the_release_environment_comes_through_the_worker(make_app: MakeApp,
-                                                          server: Server) -> None:
-    """The forked worker keeps the server's environment (PATH, HOME), minus git's."""
-    repo = make_app("app", {"Procfile": "release: echo \"path=$PATH home=$HOME git=$GIT_DIR\"\n"})
-    text = repo.push(env={**os.environ, "PATH": "/usr/local/bin:/usr/bin:/bin:/opt/marker"}
-                     ).stderr
-    assert "path=/usr/local/bin:/usr/bin:/bin:/opt/marker" in text
-    assert f"home={os.environ['HOME']} git=" in text

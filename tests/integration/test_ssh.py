@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.gd import GIT_IDENTITY, GITDEPLOY, run
+from tests.support.procscan import ArgvWatch
 from tests.support.sshd import SshServer, ensure_openssh, make_client_key, start_sshd
 from tests.support.users import ensure_user
 
@@ -176,6 +177,32 @@ def test_client_mode_runs_on_the_server_with_the_app_inferred(site: Site) -> Non
                 cwd=work, env=env, check=False)
     assert local.returncode == 2 and "no gitdeploy server at" in local.stderr
 
+
+def test_config_set_over_ssh_takes_a_multiline_value_on_stdin(site: Site) -> None:
+    """`config:set KEY` reads the value from the ssh channel: it never passes through any
+    process's command line, on the client or the server, and may span lines."""
+    work = site.checkout("shop", "admin", {
+        "Procfile": 'release: printf "%s\\n" "$TLS_CERT" | tail -n 1; sleep 1\n'})
+    site.push(work, "admin")
+    body = "MIIBszCCAVmgAwIBAgIUQ2xpZW50LW1vZGUtY2VydA"
+    pem = f"-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----"
+    with ArgvWatch(body) as watch:
+        result = site.ssh("admin", "config:set", "-a", "shop", "TLS_CERT", input=pem + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Released v2 (Set TLS_CERT config vars)" in result.stdout
+    assert "-----END CERTIFICATE-----" in result.stdout  # the release saw all of it
+    assert site.ssh("admin", "config:get", "-a", "shop", "TLS_CERT").stdout == pem + "\n"
+    env = {k: v for k, v in site.git_env("admin").items()
+           if k not in ("GITDEPLOY_ROOT", "GITDEPLOY_APP")}
+    with ArgvWatch("client-mode-value-77") as client_watch:  # the client's ssh too
+        run([GITDEPLOY, "config:set", "NOTE"], cwd=work, env=env,
+            input="line one\nclient-mode-value-77\n")
+    assert site.ssh("admin", "config:get", "-a", "shop", "NOTE").stdout == \
+        "line one\nclient-mode-value-77\n"
+    assert watch.samples > 10 and client_watch.samples > 10
+    assert watch.hits == set() and client_watch.hits == set()
+    empty = site.ssh("admin", "config:set", "-a", "shop", "EMPTY", input="")
+    assert empty.returncode == 2 and "no value on stdin for EMPTY" in empty.stderr
 
 # Every command a non-admin key may try, with arguments that make it do something real.
 APP_COMMANDS = [
