@@ -193,10 +193,29 @@ def test_master_deploys_when_there_is_no_main(make_app: MakeApp, server: Server)
     assert "Released v1" in repo.push("master").stderr
 
 
-def test_branch_setting_picks_the_deploy_branch(make_app: MakeApp, server: Server) -> None:
+def test_branch_setting_of_the_live_release_picks_the_deploy_branch(
+        make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"gitdeploy.yml": "branch: production\n"})
+    first = remote_lines(repo.push("main").stderr)  # nothing live: the default branch deploys
+    assert "Released v1" in first[-2]
+    assert "-----> From now on, pushes to production deploy (gitdeploy.yml of v1)" in first
+    repo.commit({"f": "2"})
     assert "only pushes to production deploy" in repo.push("main").stderr
-    assert "Released v1" in repo.push("main:production").stderr
+    assert "Released v2" in repo.push("main:production").stderr
+    assert server.gd("deploy", "-a", "app").returncode == 0  # the live release's branch
+    assert len(server.releases("app")) == 3
+
+
+def test_a_pushed_branch_cannot_make_itself_the_deploy_branch(make_app: MakeApp,
+                                                              server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    run(["git", "checkout", "-q", "-b", "experiment"], cwd=repo.work)
+    repo.commit({"gitdeploy.yml": "branch: experiment\n"})
+    lines = remote_lines(repo.push("experiment").stderr)
+    assert "-----> branch experiment received; only pushes to main deploy" in lines
+    assert [r["version"] for r in server.releases("app")] == [1]
+    assert server.current("app") == "releases/v1"
 
 
 def test_invalid_app_files_are_refused_before_building(make_app: MakeApp,
