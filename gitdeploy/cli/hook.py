@@ -1,4 +1,6 @@
-"""post-receive: decide what the push deploys, start it, mirror its log to the pusher."""
+"""The app repository's hooks. pre-receive (before any ref moves): refuse deleting the
+deploy branch. post-receive (after): decide what the push deploys, start it, mirror its log
+to the pusher."""
 
 from __future__ import annotations
 
@@ -23,6 +25,17 @@ from gitdeploy.store.server import Server
 def _say(out_fd: int, *lines: str) -> None:
     with contextlib.suppress(mirror.ReaderGone):
         mirror.write(out_fd, "".join(line + "\n" for line in lines).encode(errors="replace"))
+
+
+def pre_receive(server: Server, app: str, stdin_text: str, out_fd: int) -> int:
+    server.app(app)
+    repo = GitRepo(server.layout.repo(app))
+    branch = deploy_branch(server, app, repo)
+    for update in parse_ref_updates(stdin_text):
+        if update.deleted and update.branch == branch:
+            _say(out_fd, header(f"{branch} is the deploy branch of {app}: it cannot be deleted"))
+            return EXIT_FAILED
+    return EXIT_OK
 
 
 def post_receive(server: Server, app: str, stdin_text: str, out_fd: int) -> int:

@@ -330,3 +330,34 @@ def test_the_release_environment_comes_through_the_worker(make_app: MakeApp,
                      ).stderr
     assert "path=/usr/local/bin:/usr/bin:/bin:/opt/marker" in text
     assert f"home={os.environ['HOME']} git=" in text
+
+
+def test_deleting_the_deploy_branch_is_refused_in_one_line(make_app: MakeApp,
+                                                         server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    done = repo.push(":main", check=False)
+    assert done.returncode != 0
+    assert remote_lines(done.stderr) == [
+        "-----> main is the deploy branch of app: it cannot be deleted"]
+    assert run(["git", "--git-dir", str(server.root / "repos/app.git"), "rev-parse",
+                "refs/heads/main"]).returncode == 0
+    run(["git", "branch", "feature"], cwd=repo.work)
+    repo.push("feature")
+    assert "branch feature deleted" in repo.push(":feature").stderr  # others may go
+
+
+def test_malformed_objects_are_refused(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    tree = run(["git", "rev-parse", "HEAD^{tree}"], cwd=repo.work).stdout.strip()
+    parent = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    body = (f"tree {tree}\nparent {parent}\nauthor Bad <bad@example.com 1700000000 +0000\n"
+            f"committer Bad <bad@example.com> 1700000000 +0000\n\nbad\n")
+    bad = subprocess.run(["git", "hash-object", "--literally", "-t", "commit", "-w", "--stdin"],
+                         cwd=repo.work, input=body, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    run(["git", "update-ref", "refs/heads/main", bad], cwd=repo.work)
+    done = repo.push(check=False)
+    assert done.returncode != 0 and "fsck" in done.stderr.lower()
+    assert [r["version"] for r in server.releases("app")] == [1]
