@@ -24,8 +24,11 @@ def _read(package: str, directory: str, name: str) -> str:
         return (_SOURCE / directory / name).read_text()
 
 
-def hook_template() -> str:
-    return _read("gitdeploy._hooks", "hooks", "post-receive")
+HOOKS = ("pre-receive", "post-receive")
+
+
+def hook_template(name: str = "post-receive") -> str:
+    return _read("gitdeploy._hooks", "hooks", name)
 
 
 def unit_template(name: str) -> str:

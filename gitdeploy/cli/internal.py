@@ -24,12 +24,13 @@ def cmd_setup(server: Server, args: argparse.Namespace) -> int:
 
 
 def cmd_hook(server: Server, args: argparse.Namespace) -> int:
-    from gitdeploy.cli.hook import post_receive
+    from gitdeploy.cli.hook import post_receive, pre_receive
 
-    if args.hook != "post-receive":
+    hooks = {"pre-receive": pre_receive, "post-receive": post_receive}
+    if args.hook not in hooks:
         raise UsageError(f"unknown hook {args.hook!r}")
     refs = sys.stdin.buffer.read().decode(errors="surrogateescape")  # ref names are bytes
-    return post_receive(server, args.name, refs, sys.stdout.fileno())
+    return hooks[args.hook](server, args.name, refs, sys.stdout.fileno())
 
 
 def cmd_worker(server: Server, args: argparse.Namespace) -> int:

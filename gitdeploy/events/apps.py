@@ -12,7 +12,7 @@ from gitdeploy.git.repo import init_bare
 from gitdeploy.model import names
 from gitdeploy.model.states import PostdeployStatus
 from gitdeploy.processes.apply import remove_app
-from gitdeploy.resources import gitdeploy_command, hook_template
+from gitdeploy.resources import HOOKS, gitdeploy_command, hook_template
 from gitdeploy.store.fsops import atomic_write, private_dir, remove_tree
 from gitdeploy.store.locks import FileLock, is_held
 from gitdeploy.store.server import Server
@@ -21,13 +21,15 @@ FINISHING_WAIT = 30.0  # seconds apps:destroy waits for a worker packing its slu
 
 
 def install_hook(server: Server, app: str) -> None:
-    text = (
-        hook_template()
-        .replace("@GITDEPLOY@", shlex.join(gitdeploy_command()))
-        .replace("@ROOT@", shlex.quote(str(server.root)))
-        .replace("@APP@", shlex.quote(app))
-    )
-    atomic_write(server.layout.repo(app) / "hooks" / "post-receive", text.encode(), 0o755)
+    """The app repository's hooks (pre-receive: before refs move; post-receive: after)."""
+    for name in HOOKS:
+        text = (
+            hook_template(name)
+            .replace("@GITDEPLOY@", shlex.join(gitdeploy_command()))
+            .replace("@ROOT@", shlex.quote(str(server.root)))
+            .replace("@APP@", shlex.quote(app))
+        )
+        atomic_write(server.layout.repo(app) / "hooks" / name, text.encode(), 0o755)
 
 
 def create_app(server: Server, app: str) -> None:

@@ -10,6 +10,7 @@ from gitdeploy.errors import UsageError
 from gitdeploy.events import launch
 from gitdeploy.git.repo import ZERO_SHA, GitRepo
 from gitdeploy.model.release import Release
+from gitdeploy.store.live import current_version
 from gitdeploy.store.server import Server
 
 
@@ -19,6 +20,23 @@ def check_app_files(repo: GitRepo, sha: str) -> AppSettings:
     if files["Procfile"] is not None:
         parse_procfile(files["Procfile"])
     return parse_settings(files[FILENAME])
+
+
+def deploy_branch(server: Server, app: str, repo: GitRepo) -> str:
+    """The branch whose pushes deploy, decided on the server: the live release's
+    ``branch:`` setting, else the default branch. A pushed commit's own gitdeploy.yml never
+    decides it (a branch could otherwise make itself the deploy branch); once deployed, its
+    setting governs the pushes after it."""
+    version = current_version(server, app)
+    release = server.ledger.release(app, version) if version is not None else None
+    if release is not None and release.commit is not None:
+        try:
+            live = parse_settings(repo.read_files(release.commit, [FILENAME])[FILENAME])
+        except UsageError:  # it deployed, so it parsed then: a gitdeploy.yml of an older rule
+            live = AppSettings()
+        if live.branch:
+            return live.branch
+    return repo.default_branch()
 
 
 def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None) -> Release:
@@ -33,15 +51,12 @@ def redeploy(server: Server, app: str, ref: str | None) -> Release:
     server.app(app)
     repo = GitRepo(server.layout.repo(app))
     if ref is None:
-        branch = repo.default_branch()
+        branch = deploy_branch(server, app, repo)
         if not repo.has_branch(branch):
-            raise UsageError(f"{app} has no commits yet: push to it first")
+            if current_version(server, app) is None:
+                raise UsageError(f"{app} has no commits yet: push to it first")
+            raise UsageError(f"the deploy branch {branch!r} does not exist")
         sha = repo.resolve(f"refs/heads/{branch}")
-        settings = check_app_files(repo, sha)
-        if settings.branch and settings.branch != branch:
-            if not repo.has_branch(settings.branch):
-                raise UsageError(f"the deploy branch {settings.branch!r} does not exist")
-            sha = repo.resolve(f"refs/heads/{settings.branch}")
     else:
         sha = repo.resolve(ref)
     return request_deploy(server, app, sha, repo)

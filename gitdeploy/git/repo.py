@@ -46,8 +46,16 @@ def git(*args: str, timeout: float = 60, cwd: Path | None = None) -> str:
     return done.stdout.decode(errors="surrogateescape")
 
 
+# Every object a push brings is checked (a malformed commit or tree is refused before it is
+# stored); deleting the branch HEAD names is left to the pre-receive hook, which refuses
+# the deploy branch in one line instead of git's nine.
+REPO_CONFIG = (("receive.fsckObjects", "true"), ("receive.denyDeleteCurrent", "ignore"))
+
+
 def init_bare(path: Path) -> None:
     git("init", "--quiet", "--bare", "--initial-branch=main", str(path))
+    for key, value in REPO_CONFIG:
+        git("--git-dir", str(path), "config", key, value)
 
 
 def commit_time(repo: Path, sha: str) -> int:

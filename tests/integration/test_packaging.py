@@ -15,7 +15,8 @@ def test_wheel_ships_and_loads_its_templates(tmp_path: Path) -> None:
                     str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("gitdeploy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("gitdeploy/_hooks/post-receive", "gitdeploy/_units/process.service.in",
+    for expected in ("gitdeploy/_hooks/post-receive", "gitdeploy/_hooks/pre-receive",
+                     "gitdeploy/_units/process.service.in",
                      "gitdeploy/_units/app.target.in"):
         assert expected in names
     modules = {str(path.relative_to(REPO)) for path in (REPO / "gitdeploy").rglob("*.py")}

@@ -193,10 +193,29 @@ def test_master_deploys_when_there_is_no_main(make_app: MakeApp, server: Server)
     assert "Released v1" in repo.push("master").stderr
 
 
-def test_branch_setting_picks_the_deploy_branch(make_app: MakeApp, server: Server) -> None:
+def test_branch_setting_of_the_live_release_picks_the_deploy_branch(
+        make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"gitdeploy.yml": "branch: production\n"})
+    first = remote_lines(repo.push("main").stderr)  # nothing live: the default branch deploys
+    assert "Released v1" in first[-2]
+    assert "-----> From now on, pushes to production deploy (gitdeploy.yml of v1)" in first
+    repo.commit({"f": "2"})
     assert "only pushes to production deploy" in repo.push("main").stderr
-    assert "Released v1" in repo.push("main:production").stderr
+    assert "Released v2" in repo.push("main:production").stderr
+    assert server.gd("deploy", "-a", "app").returncode == 0  # the live release's branch
+    assert len(server.releases("app")) == 3
+
+
+def test_a_pushed_branch_cannot_make_itself_the_deploy_branch(make_app: MakeApp,
+                                                              server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    run(["git", "checkout", "-q", "-b", "experiment"], cwd=repo.work)
+    repo.commit({"gitdeploy.yml": "branch: experiment\n"})
+    lines = remote_lines(repo.push("experiment").stderr)
+    assert "-----> branch experiment received; only pushes to main deploy" in lines
+    assert [r["version"] for r in server.releases("app")] == [1]
+    assert server.current("app") == "releases/v1"
 
 
 def test_invalid_app_files_are_refused_before_building(make_app: MakeApp,
@@ -302,3 +321,33 @@ def test_ledger_versions_are_never_reused(make_app: MakeApp, server: Server) -> 
     assert [r["version"] for r in server.releases("app")] == [2, 1]
     assert subprocess.run(["test", "-L", str(server.root / "apps/app/current")]).returncode == 0
 
+
+def test_deleting_the_deploy_branch_is_refused_in_one_line(make_app: MakeApp,
+                                                         server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    done = repo.push(":main", check=False)
+    assert done.returncode != 0
+    assert remote_lines(done.stderr) == [
+        "-----> main is the deploy branch of app: it cannot be deleted"]
+    assert run(["git", "--git-dir", str(server.root / "repos/app.git"), "rev-parse",
+                "refs/heads/main"]).returncode == 0
+    run(["git", "branch", "feature"], cwd=repo.work)
+    repo.push("feature")
+    assert "branch feature deleted" in repo.push(":feature").stderr  # others may go
+
+
+def test_malformed_objects_are_refused(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo hi\n"})
+    repo.push()
+    tree = run(["git", "rev-parse", "HEAD^{tree}"], cwd=repo.work).stdout.strip()
+    parent = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    body = (f"tree {tree}\nparent {parent}\nauthor Bad <bad@example.com 1700000000 +0000\n"
+            f"committer Bad <bad@example.com> 1700000000 +0000\n\nbad\n")
+    bad = subprocess.run(["git", "hash-object", "--literally", "-t", "commit", "-w", "--stdin"],
+                         cwd=repo.work, input=body, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    run(["git", "update-ref", "refs/heads/main", bad], cwd=repo.work)
+    done = repo.push(check=False)
+    assert done.returncode != 0 and "fsck" in done.stderr.lower()
+    assert [r["version"] for r in server.releases("app")] == [1]
