@@ -55,7 +55,7 @@ def serve_git(server: Server, access: Access, request: GitRequest) -> int:
             create_app(server, app)
             print(f"-----> Created app {app}", file=sys.stderr, flush=True)
         else:  # the same sentence as for an app the key may not see
-            raise UsageError(f"refused: key {access.key!r} has no access to app {app!r}")
+            raise UsageError(f"refused: {sshcommand.no_access(access.key, app)}")
     program = shutil.which(f"git-{request.service}")
     argv = [program] if program else ["git", request.service]
     env = {**os.environ, "GITDEPLOY_USER": access.key}

@@ -98,6 +98,24 @@ def _shown(word: str) -> str:
     return repr(word if len(word) <= 40 else word[:40] + "...")
 
 
+def no_access(key: str, app: str) -> str:
+    """The same sentence whether or not the app exists (no probing for names), saying how
+    an app comes to be."""
+    return (f"key {key!r} has no access to app {app!r} "
+            f"(apps are made by an admin: apps:create {app})")
+
+
+def ssh_remote(user: str, connection: str | None, app: str) -> str | None:
+    """The git remote of ``app`` as the client reached this server (``$SSH_CONNECTION``:
+    client address and port, server address and port); None outside ssh."""
+    parts = (connection or "").split()
+    if len(parts) != 4:
+        return None
+    address, port = parts[2], parts[3]
+    host = f"[{address}]" if ":" in address else address
+    return f"{user}@{host}:{app}" if port == "22" else f"ssh://{user}@{host}:{port}/{app}"
+
+
 def denial(access: Access, command: str, apps: Iterable[str]) -> str | None:
     """Why ``access`` may not run ``command`` on ``apps`` (None: allowed).
 
@@ -109,5 +127,5 @@ def denial(access: Access, command: str, apps: Iterable[str]) -> str | None:
         return f"key {access.key!r} is not an admin: {command} is refused"
     for app in apps:
         if not access.can(app):
-            return f"key {access.key!r} has no access to app {app!r}"
+            return no_access(access.key, app)
     return None

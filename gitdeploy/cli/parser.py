@@ -31,8 +31,27 @@ class Parser(argparse.ArgumentParser):
     """argparse that reports bad usage as a UsageError (exit 2, one sentence)."""
 
     def error(self, message: str) -> Any:
+        if message.startswith("argument COMMAND: invalid choice: "):
+            raise UsageError(unknown_command(message.split("'")[1]))
         raise UsageError(f"{message} (see `gitdeploy {self.prog.split(' ', 1)[-1]} --help`)"
                          if " " in self.prog else message)
+
+
+INTERNAL = frozenset({"ssh-command", "hook", "worker"})  # run by sshd, git and gitdeploy
+
+
+def unknown_command(word: str) -> str:
+    import difflib
+
+    public = [name for name in build_parser_commands() if name not in INTERNAL]
+    close = difflib.get_close_matches(word, public, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown command {word!r}{hint}; see `gitdeploy help`"
+
+
+def build_parser_commands() -> list[str]:
+    (sub,) = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(sub.choices)
 
 
 # --- commands that need the parser -----------------------------------------------------
@@ -80,8 +99,8 @@ def build_parser() -> Parser:
     p.add_argument("name", metavar="APP")
     p = command("apps", "apps:cmd_apps", "list apps and their live release", app=False)
     p.add_argument("--json", action="store_true")
-    p = command("apps:destroy", "apps:cmd_apps_destroy", "remove an app", app=False)
-    p.add_argument("name", metavar="APP")
+    p = command("apps:destroy", "apps:cmd_apps_destroy", "remove an app")
+    p.add_argument("name", metavar="APP", nargs="?", help="the app (or -a APP)")
     p.add_argument("--confirm", metavar="APP")
 
     p = command("deploy", "releases:cmd_deploy",

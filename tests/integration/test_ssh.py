@@ -171,6 +171,9 @@ def test_client_mode_runs_on_the_server_with_the_app_inferred(site: Site) -> Non
     assert explicit.stdout.startswith("=== prod Releases")
     refused = run([GITDEPLOY, "rollback", "v9"], cwd=work, env=env, check=False)
     assert refused.returncode == 2 and "no release v9" in refused.stderr
+    gone = run([GITDEPLOY, "--remote", "prod", "apps:destroy", "--confirm", "prod"], cwd=work,
+               env=env, check=False)  # the app is the remote's
+    assert gone.returncode == 0 and "Destroyed prod" in gone.stdout, gone.stderr
     missing = run([GITDEPLOY, "--remote", "nope", "releases"], cwd=work, env=env, check=False)
     assert missing.returncode == 2 and "no git remote named 'nope'" in missing.stderr
     local = run([GITDEPLOY, "--root", str(site.work / "none"), "releases", "-a", "x"],
@@ -228,7 +231,8 @@ def test_acl_matrix(site: Site) -> None:
                 denied = site.ssh(key, command, "-a", target, *rest)
                 assert denied.returncode == 2, (key, words, target)
                 assert denied.stderr.strip() == (
-                    f"error: refused: key {key!r} has no access to app {target!r}")
+                    f"error: refused: key {key!r} has no access to app {target!r} (apps "
+                    f"are made by an admin: apps:create {target})")
         for words in ADMIN_COMMANDS:
             denied = site.ssh(key, *words)
             assert denied.returncode == 2, (key, words)
@@ -333,3 +337,17 @@ def test_an_admin_adds_keys_over_ssh(site: Site) -> None:
     site.keys["carol"] = private
     hello = site.ssh("carol")
     assert hello.returncode == 0 and "you are 'carol' (apps: shop)" in hello.stdout
+
+
+def test_a_key_is_told_how_apps_are_made_and_gets_the_ssh_remote(site: Site) -> None:
+    site.add_key("alice", "--apps", "shop")
+    work = site.checkout("shop", "alice")
+    pushed = site.push(work, "alice")
+    assert pushed.returncode != 0
+    assert "has no access to app 'shop' (apps are made by an admin: apps:create shop)" in \
+        pushed.stderr
+    created = site.ssh("admin", "apps:create", "shop")
+    assert created.returncode == 0
+    assert f"git remote add deploy {site.url('shop')}" in created.stdout
+    assert str(site.root) not in created.stdout
+    assert site.push(work, "alice").returncode == 0
