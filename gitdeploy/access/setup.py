@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
+import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -50,8 +53,52 @@ def steps(user: str) -> list[str]:
     ]
 
 
+def unreadable_by_others(path: Path) -> str | None:
+    """Why a user other than root could not use ``path`` (None: it can): the first
+    directory on its way that others may not enter, or the file itself not readable."""
+    path = Path(os.path.realpath(path))
+    for directory in reversed(path.parents):
+        if not os.stat(directory).st_mode & stat.S_IXOTH:
+            return f"{directory} is not readable by other users (mode {_mode(directory)})"
+    if not os.stat(path).st_mode & (stat.S_IXOTH if path.is_dir() else stat.S_IROTH):
+        return f"{path} is not readable by other users (mode {_mode(path)})"
+    return None
+
+
+def _mode(path: Path) -> str:
+    return f"{stat.S_IMODE(os.stat(path).st_mode):04o}"
+
+
+def check_installation() -> None:
+    """The deploy user runs gitdeploy from this installation: its script, the interpreter,
+    the package and the standard library must be reachable by another user."""
+    import gitdeploy
+
+    needed = [Path(gitdeploy_command()[0]), Path(sys.executable),
+              Path(gitdeploy.__file__).parent, Path(os.__file__)]
+    for path in needed:
+        why = unreadable_by_others(path)
+        if why is not None:
+            raise GitdeployError(
+                f"the deploy user could not run gitdeploy: {why}. Install gitdeploy where "
+                "every user can read it (e.g. `/usr/bin/python3 -m venv /opt/gitdeploy && "
+                "/opt/gitdeploy/bin/pip install gitdeploy`) and run its `gitdeploy setup`; "
+                "nothing was changed")
+
+
+def admin_key_name(key: str, name: str | None) -> str:
+    """The first admin key's name: ``name``, else the key's comment made a valid name (an
+    e-mail-like ``alice@laptop`` is one), else ``admin``."""
+    if name is not None:
+        return names.key_name(name)
+    words = key.strip().split(None, 2)
+    comment = words[2].strip() if len(words) == 3 else ""
+    cleaned = re.sub(r"[^A-Za-z0-9._@-]+", "-", comment).strip("-.")[:64]
+    return cleaned if cleaned and names.KEY_NAME.fullmatch(cleaned) else "admin"
+
+
 def setup(user: str, root: Path | None, admin_key: str | None,
-          say: Callable[[str], None]) -> None:
+          say: Callable[[str], None], admin_name: str | None = None) -> None:
     if not _USER.fullmatch(user) or user.startswith("-"):
         raise UsageError(f"invalid user name {user[:40]!r}")
     if os.geteuid() != 0:
@@ -59,6 +106,8 @@ def setup(user: str, root: Path | None, admin_key: str | None,
         for line in steps(user):
             say(f"  {line}")
         return
+    key_name = admin_key_name(admin_key, admin_name) if admin_key else None
+    check_installation()  # before the user or any file is made
     account = _account(user)
     if account is not None:
         say(f"User {user} exists")
@@ -79,8 +128,8 @@ def setup(user: str, root: Path | None, admin_key: str | None,
     if check.returncode != 0:
         raise GitdeployError(f"{user} cannot run {gitdeploy_command()[0]}: install gitdeploy "
                              "where every user can read it (e.g. a venv in /opt/gitdeploy)")
-    if admin_key:
-        done = _run([*gitdeploy_command(), "--root", str(root), "keys:add", "admin", "--admin"],
+    if admin_key and key_name:
+        done = _run([*gitdeploy_command(), "--root", str(root), "keys:add", key_name, "--admin"],
                     account, stdin=admin_key)
         if done.returncode != 0:
             raise UsageError(done.stderr.decode().strip().removeprefix("error: "))

@@ -157,6 +157,8 @@ def build_parser() -> Parser:
                 app=False)
     p.add_argument("--user", default="deploy", help="the deploy user (default: deploy)")
     p.add_argument("--admin-key", metavar="FILE", help="the first admin's public key ('-': stdin)")
+    p.add_argument("--admin-name", metavar="NAME",
+                   help="the admin key's name (default: the key's comment)")
 
     p = command("ssh-command", "parser:cmd_ssh_command", None, app=False)
     p.add_argument("--key", required=True)

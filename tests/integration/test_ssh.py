@@ -319,12 +319,16 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
         assert f"Server root {root}" in result.stdout
         assert root.stat().st_uid == account.pw_uid and root.stat().st_mode & 0o777 == 0o700
         authorized = Path(account.pw_dir) / ".ssh" / "authorized_keys"
-        assert "ssh-command --key admin" in authorized.read_text()
+        assert "ssh-command --key first-admin" in authorized.read_text()  # its comment
         greeting = subprocess.run(sshd.client_argv(user, private), capture_output=True,
                                   text=True, timeout=60, check=False)
-        assert greeting.returncode == 0 and "you are 'admin' (admin)" in greeting.stdout
-        again = run([GITDEPLOY, "setup", "--user", user])
+        assert greeting.returncode == 0 and "you are 'first-admin' (admin)" in greeting.stdout
+        _, public2 = make_client_key(str(tmp_path), "second")
+        (tmp_path / "second.pub").write_text(public2)
+        again = run([GITDEPLOY, "setup", "--user", user, "--admin-key",
+                     str(tmp_path / "second.pub"), "--admin-name", "ops"])
         assert f"User {user} exists" in again.stdout
+        assert "ssh-command --key ops" in authorized.read_text()
     finally:
         shutil.rmtree(root, ignore_errors=True)
         (Path(account.pw_dir) / ".ssh" / "authorized_keys").unlink(missing_ok=True)
