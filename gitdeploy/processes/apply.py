@@ -15,7 +15,7 @@ from gitdeploy.store.fsops import read_regular_file
 from gitdeploy.store.server import Server
 
 NO_MANAGER = ("web processes were not started: no systemd user manager is reachable "
-              "(see README, 'Processes'; GITDEPLOY_SYSTEMD=off silences this)")
+              "(see README, 'Processes'; GITDEPLOY_SYSTEMD=off turns processes off)")
 
 
 def manager() -> Systemd | None:

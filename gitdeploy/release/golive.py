@@ -3,6 +3,8 @@ re-syncs the pair), run the release's processes, check the web; and going back."
 
 from __future__ import annotations
 
+import os
+
 from gitdeploy import faults
 from gitdeploy.appconfig.procfile import Procfile
 from gitdeploy.appconfig.settings import HealthcheckSettings
@@ -12,7 +14,7 @@ from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
 from gitdeploy.processes.control import tail
 from gitdeploy.processes.webcheck import check_web
 from gitdeploy.release.failure import ReleaseFailure
-from gitdeploy.store.fsops import remove_file, swap_symlink
+from gitdeploy.store.fsops import atomic_write, remove_file, swap_symlink
 from gitdeploy.store.live import current_version
 from gitdeploy.store.releaselog import ReleaseLog
 from gitdeploy.store.server import Server
@@ -43,9 +45,10 @@ class Switch:
         systemd = manager()
         if systemd is None:
             if procfile.processes:
-                self.log.warn(NO_MANAGER)
+                self._say_no_manager()
             self._passed()
             return
+        remove_file(self.server.layout.no_manager_said(self.app))  # a later loss is news
         failure: tuple[str | None, str] | None
         try:
             running = apply(self.server, systemd, self.app, self.version)
@@ -67,6 +70,16 @@ class Switch:
                 self.log.line(line)
         raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of v{self.version} "
                              "had already run: what it changed (migrations, data) stays applied")
+
+    def _say_no_manager(self) -> None:
+        """Once per app, and never when the operator turned systemd off: a pusher cannot
+        change it, so repeating it on every release is noise."""
+        if os.environ.get("GITDEPLOY_SYSTEMD") == "off":
+            return
+        said = self.server.layout.no_manager_said(self.app)
+        if not said.exists():
+            self.log.warn(NO_MANAGER + "; said once for this app")
+            atomic_write(said, b"")
 
     def _passed(self) -> None:
         self.server.ledger.update(self.app, self.version, golive=GoLive.PASSED.value)

@@ -93,5 +93,9 @@ class Layout:
         waits on it (not on the slug packing or the postdeploy that follow the verdict)."""
         return self.locks_dir(app) / f"v{version}.turn.lock"
 
+    def no_manager_said(self, app: str) -> Path:
+        """Present once the app's pushers were told no systemd manager is reachable."""
+        return self.app_dir(app) / "no-manager-said"
+
     def postdeploy_lock(self, app: str) -> Path:
         return self.locks_dir(app) / "postdeploy.lock"

@@ -351,3 +351,17 @@ def test_malformed_objects_are_refused(make_app: MakeApp, server: Server) -> Non
     done = repo.push(check=False)
     assert done.returncode != 0 and "fsck" in done.stderr.lower()
     assert [r["version"] for r in server.releases("app")] == [1]
+
+
+def test_no_systemd_manager_is_said_once_per_app_and_off_silences_it(
+        make_app: MakeApp, server: Server) -> None:
+    nobus = {**os.environ, "XDG_RUNTIME_DIR": str(server.root / "no-runtime-dir")}
+    repo = make_app("app", {"Procfile": "web: python3 -m http.server $PORT\n"})
+    warning = "no systemd user manager is reachable"
+    assert warning in repo.push(env=nobus).stderr
+    repo.commit({"f": "2"})
+    second = repo.push(env=nobus).stderr
+    assert "Released v2" in second and warning not in second
+    other = make_app("other", {"Procfile": "web: python3 -m http.server $PORT\n"})
+    off = other.push(env={**nobus, "GITDEPLOY_SYSTEMD": "off"}).stderr
+    assert "Released v1" in off and warning not in off
