@@ -36,9 +36,12 @@ class DatabaseGuard:
         self.session: postgres.ReleaseSession | None = None
         self.before: dict[str, Any] | None = None
 
-    def begin(self) -> None:
+    def begin(self, existing_pgoptions: str | None = None) -> None:
+        """Connect with the PGOPTIONS the release command will get, take the lock and
+        snapshot the schema."""
         try:
-            self.session = postgres.connect(self.url, self.application_name)
+            self.session = postgres.connect(self.url, self.application_name,
+                                            self.pgoptions(existing_pgoptions))
         except postgres.DatabaseError as exc:
             raise DatabaseProblem(Reason.DATABASE_UNREACHABLE, str(exc)) from None
         where = self.session.where

@@ -56,13 +56,32 @@ class ReleaseSession:
         self.connection.close()
 
 
-def connect(url: str, application_name: str) -> ReleaseSession:
+def _reason(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+
+
+def connect(url: str, application_name: str, options: str = "") -> ReleaseSession:
+    """Connect as the release command will: with its ``options`` (PGOPTIONS), so a server
+    or pooler that rejects them fails here, before the command runs, not in the middle."""
     where = describe(url)
+    kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "autocommit": True,
+                              "application_name": application_name[:63]}
     try:
-        connection = psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
-                                     application_name=application_name[:63])
+        connection = psycopg.connect(url, options=options, **kwargs)
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        reason = _reason(exc)
+        if options:
+            try:
+                psycopg.connect(url, **kwargs).close()
+            except psycopg.Error:
+                pass
+            else:  # the same connection without them works: the options are the problem
+                raise DatabaseError(
+                    f"{where} rejected the release phase's PGOPTIONS ({options}): {reason}. A "
+                    "connection pooler such as PgBouncer does: set release.database_url_var in "
+                    "gitdeploy.yml to a config var whose URL reaches PostgreSQL directly, or "
+                    "release.lock_timeout: off (and no statement_timeout) to send none"
+                ) from None
         raise DatabaseError(f"cannot connect to {where}: {reason}") from None
     return ReleaseSession(connection, where)
 

@@ -29,7 +29,7 @@ def run_release_phase(server: Server, app: str, version: int, procfile: Procfile
 
         database = DatabaseGuard(url, settings, f"gitdeploy {app} v{version}", log.header)
         try:
-            database.begin()
+            database.begin(env.get("PGOPTIONS"))
         except DatabaseProblem as problem:
             raise ReleaseFailure(problem.reason, problem.detail) from None
         env = {**env, "PGOPTIONS": database.pgoptions(env.get("PGOPTIONS"))}

@@ -18,7 +18,7 @@ import pytest
 
 from tests.integration.test_push import remote_lines
 from tests.support.gd import GITDEPLOY, AppRepo, Server, wait_for
-from tests.support.pg import PgServer, start_pg_server
+from tests.support.pg import PgServer, start_pg_server, start_pgbouncer
 
 MakeApp = Callable[..., AppRepo]
 MIGRATE = 'release: psql "$DATABASE_URL" -X -q -v ON_ERROR_STOP=1 -f migrate.sql\n'
@@ -265,3 +265,21 @@ def test_follow_stops_when_the_release_and_its_postdeploy_end(
     follower.join(60)
     pushing.wait(timeout=30)
     assert output and "Released v1" in output[0] and "Postdeploy of v1 succeeded" in output[0]
+
+
+def test_a_pooler_that_rejects_pgoptions_fails_the_pre_check_with_the_setting_to_change(
+        make_app: MakeApp, server: Server, pg: PgServer, database: tuple[str, str]) -> None:
+    name, _ = database
+    bouncer = start_pgbouncer(pg)
+    try:
+        repo = db_app(make_app, server, bouncer.url(name), files={
+            "Procfile": "release: psql -X -c 'select 1' \"$DATABASE_URL\"\n"})
+        text = "\n".join(remote_lines(repo.push(check=False).stderr))
+        assert "Running release command" not in text  # refused before it ran
+        assert "rejected the release phase's PGOPTIONS (-c lock_timeout=5000)" in text
+        assert "release.lock_timeout: off" in text and "release.database_url_var" in text
+        assert server.releases("app")[0]["status"] == "failed"
+        repo.commit({"gitdeploy.yml": "release:\n  lock_timeout: off\n"})
+        assert "Released v2" in repo.push().stderr  # no PGOPTIONS: PgBouncer takes it
+    finally:
+        bouncer.stop()

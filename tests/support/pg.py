@@ -20,6 +20,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -198,3 +199,55 @@ def start_pg_server(base_dir: str | None = None) -> PgServer:
         raise
     atexit.register(server.stop)  # safety net if a test run dies before its teardown
     return server
+
+
+@dataclass
+class PgBouncer:
+    """A real PgBouncer (Debian's) in front of a PgServer, on TCP 127.0.0.1:port."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    root: str
+
+    def url(self, db: str) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{quote(db, safe='')}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_pgbouncer(pg: PgServer) -> PgBouncer:
+    """PgBouncer refuses to run as root: it runs as postgres, trusting the one user."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(binary):
+        unavailable("PgBouncer missing (Debian package pgbouncer)")
+    root = tempfile.mkdtemp(prefix="gitdeploy-pgbouncer-", dir=pg.root)
+    os.chown(root, pwd.getpwnam("postgres").pw_uid, pwd.getpwnam("postgres").pw_gid)
+    port = _free_port()
+    Path(root, "users.txt").write_text('"postgres" ""\n')
+    Path(root, "pgbouncer.ini").write_text(
+        f"[databases]\n* = host={pg.sockdir} port={pg.port}\n\n[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {root}/users.txt\npool_mode = transaction\n"
+        f"logfile = {root}/pgbouncer.log\npidfile = {root}/pgbouncer.pid\n")
+    process = subprocess.Popen([binary, f"{root}/pgbouncer.ini"], user="postgres",
+                               group="postgres", extra_groups=[], env=_clean_env(),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    bouncer = PgBouncer(process, port, root)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return bouncer
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    bouncer.stop()
+    raise RuntimeError("PgBouncer did not start")
