@@ -65,6 +65,11 @@ def spread(values: list[float], unit: str = "s", scale: float = 1.0) -> str:
             f"(min {fmt.format(min(numbers))}, max {fmt.format(max(numbers))}, n={len(numbers)})")
 
 
+def ratio_spread(ratios: list[float]) -> str:
+    return (f"median {statistics.median(ratios):.2f}x "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f})")
+
+
 # --- fixtures -------------------------------------------------------------------------------
 
 
@@ -184,8 +189,7 @@ def push_overhead(base: Path, runs: int, files: int, size: int) -> Figure:
         ("git push to a plain bare repository", spread(plains)),
         ("gitdeploy's overhead (difference)", spread(overheads)),
         ("floor: git archive | tar -x + ln -s + mv -T", spread(floors)),
-        ("ratio overhead / floor", f"median {statistics.median(ratios):.2f}x "
-                                   f"(min {min(ratios):.2f}, max {max(ratios):.2f})"),
+        ("ratio overhead / floor", ratio_spread(ratios)),
     ]
     figure.verdict = "met" if statistics.median(ratios) <= 1.3 else "NOT met"
     return figure
@@ -214,8 +218,7 @@ def one_file_change(base: Path, runs: int, files: int, size: int) -> Figure:
     figure.rows = [
         ("gitdeploy's overhead over a plain push", spread(overheads)),
         ("floor: full git archive | tar -x + ln -s + mv -T", spread(floors)),
-        ("ratio", f"median {statistics.median(ratios):.2f}x "
-                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})"),
+        ("ratio", ratio_spread(ratios)),
     ]
     figure.verdict = "met" if statistics.median(ratios) <= 0.5 else "NOT met"
     return figure
@@ -242,8 +245,7 @@ def redeploy(base: Path, runs: int, files: int) -> Figure:
     figure.rows = [
         ("gitdeploy deploy -a app SHA (until `Released`)", spread(ours)),
         ("floor: git archive | tar -x + ln -s + mv -T", spread(floors)),
-        ("ratio", f"median {statistics.median(ratios):.2f}x "
-                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})"),
+        ("ratio", ratio_spread(ratios)),
     ]
     figure.verdict = "met" if statistics.median(ratios) <= 1.3 else "NOT met"
     figure.notes.append("Whole command, wall clock, ~200-byte files: almost all fixed cost.")
