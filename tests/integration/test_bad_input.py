@@ -157,7 +157,7 @@ def test_a_deleted_branch_a_tag_and_other_branches_deploy_nothing(make_app: Make
     assert "tag v9 received" in text and "branch topic received" in text
     assert "branch topic deleted" in text
     deleted = repo.push(":main", check=False).stderr
-    assert "branch main deleted; nothing to deploy" in deleted or "refusing" in deleted
+    assert "main is the deploy branch of app: it cannot be deleted" in deleted
     assert [r["version"] for r in server.releases("app")] == [1]
 
 
