@@ -1,4 +1,4 @@
-"""Files shipped with gitdeploy (the hook shim, the systemd unit templates) and how to start
+"""Files shipped with gitdeploy (the hook shims, the systemd unit templates) and how to start
 gitdeploy itself from a hook or a key's forced command.
 
 Installed, they are the packages ``gitdeploy._hooks`` and ``gitdeploy._units`` (mapped from
@@ -24,7 +24,7 @@ def _read(package: str, directory: str, name: str) -> str:
         return (_SOURCE / directory / name).read_text()
 
 
-HOOKS = ("pre-receive", "post-receive")
+HOOKS = ("proc-receive", "post-receive")
 
 
 def hook_template(name: str = "post-receive") -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from gitdeploy.access import keys, sshcommand
 from gitdeploy.access.sshcommand import GitRequest
 from gitdeploy.errors import EXIT_OK, UsageError
-from gitdeploy.events.apps import create_app
+from gitdeploy.events.apps import create_app, prepare_repository
 from gitdeploy.model import names
 from gitdeploy.model.access import Access
 from gitdeploy.store.server import Server
@@ -56,6 +56,8 @@ def serve_git(server: Server, access: Access, request: GitRequest) -> int:
             print(f"-----> Created app {app}", file=sys.stderr, flush=True)
         else:  # the same sentence as for an app the key may not see
             raise UsageError(f"refused: {sshcommand.no_access(access.key, app)}")
+    elif request.service == "receive-pack":  # an app made by an older gitdeploy: its hooks
+        prepare_repository(server, app)
     program = shutil.which(f"git-{request.service}")
     argv = [program] if program else ["git", request.service]
     env = {**os.environ, "GITDEPLOY_USER": access.key}

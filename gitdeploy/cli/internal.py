@@ -19,18 +19,20 @@ def cmd_setup(server: Server, args: argparse.Namespace) -> int:
     if args.admin_key:
         key = (sys.stdin.read(65536) if args.admin_key == "-"
                else Path(args.admin_key).read_text(errors="replace"))
-    setup(args.user, args.root, key, out, args.admin_name)
+    setup(args.user, args.root, key, out)
     return EXIT_OK
 
 
 def cmd_hook(server: Server, args: argparse.Namespace) -> int:
-    from gitdeploy.cli.hook import post_receive, pre_receive
+    from gitdeploy.cli.hook import post_receive, proc_receive
 
-    hooks = {"pre-receive": pre_receive, "post-receive": post_receive}
-    if args.hook not in hooks:
+    if args.hook == "proc-receive":  # stdout is git's: the protocol, nothing else
+        return proc_receive(server, args.name, sys.stdin.fileno(), sys.stdout.fileno(),
+                            sys.stderr.fileno())
+    if args.hook != "post-receive":
         raise UsageError(f"unknown hook {args.hook!r}")
     refs = sys.stdin.buffer.read().decode(errors="surrogateescape")  # ref names are bytes
-    return hooks[args.hook](server, args.name, refs, sys.stdout.fileno())
+    return post_receive(server, args.name, refs, sys.stdout.fileno())
 
 
 def cmd_worker(server: Server, args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""The app lifecycle: apps:create (its directories, bare repository and hook) and
+"""The app lifecycle: apps:create (its directories, bare repository and hooks) and
 apps:destroy (its processes stopped, then its repository, files and records removed; never
 while a release of it is queued or running, or its postdeploy runs)."""
 
@@ -8,7 +8,7 @@ import shlex
 import time
 
 from gitdeploy.errors import GitdeployError, UsageError
-from gitdeploy.git.repo import init_bare
+from gitdeploy.git.repo import init_bare, local_config, set_config, supports_proc_receive
 from gitdeploy.model import names
 from gitdeploy.model.states import PostdeployStatus
 from gitdeploy.processes.apply import remove_app
@@ -20,16 +20,41 @@ from gitdeploy.store.server import Server
 FINISHING_WAIT = 30.0  # seconds apps:destroy waits for a worker packing its slug
 
 
-def install_hook(server: Server, app: str) -> None:
-    """The app repository's hooks (pre-receive: before refs move; post-receive: after)."""
-    for name in HOOKS:
-        text = (
-            hook_template(name)
-            .replace("@GITDEPLOY@", shlex.join(gitdeploy_command()))
-            .replace("@ROOT@", shlex.quote(str(server.root)))
-            .replace("@APP@", shlex.quote(app))
-        )
-        atomic_write(server.layout.repo(app) / "hooks" / name, text.encode(), 0o755)
+# What every app repository is set to: every object a push brings is checked (a corrupt or
+# malformed object is refused before anything runs); branch pushes go to hooks/proc-receive,
+# whose answer is the push's result (git >= 2.29).
+RECEIVE_CONFIG = {"receive.fsckobjects": "true"}
+PROC_RECEIVE_CONFIG = {"receive.procreceiverefs": "refs/heads"}
+
+
+def _hook_text(server: Server, app: str, name: str) -> bytes:
+    return (
+        hook_template(name)
+        .replace("@GITDEPLOY@", shlex.join(gitdeploy_command()))
+        .replace("@ROOT@", shlex.quote(str(server.root)))
+        .replace("@APP@", shlex.quote(app))
+    ).encode()
+
+
+def prepare_repository(server: Server, app: str) -> bool:
+    """Install the hooks and set the repository's receive config where they differ from what
+    they should be. True if branch pushes were going to hooks/proc-receive already (so the
+    push post-receive sees was answered by it). Run by apps:create, before a push over ssh,
+    and by post-receive, so repositories made by an older gitdeploy are brought up to date."""
+    repo = server.layout.repo(app)
+    hooks = HOOKS if supports_proc_receive() else ("post-receive",)
+    config = local_config(repo)
+    handled = "proc-receive" in hooks and (repo / "hooks" / "proc-receive").is_file() and all(
+        config.get(key) == value for key, value in PROC_RECEIVE_CONFIG.items())
+    for name in hooks:
+        path, text = repo / "hooks" / name, _hook_text(server, app, name)
+        if not path.is_file() or path.read_bytes() != text:
+            atomic_write(path, text, 0o755)
+    wanted = {**RECEIVE_CONFIG, **(PROC_RECEIVE_CONFIG if "proc-receive" in hooks else {})}
+    for key, value in wanted.items():
+        if config.get(key) != value:
+            set_config(repo, key, value)
+    return handled
 
 
 def create_app(server: Server, app: str) -> None:
@@ -43,7 +68,7 @@ def create_app(server: Server, app: str) -> None:
         private_dir(path)
     if not (layout.repo(app) / "HEAD").exists():
         init_bare(layout.repo(app))
-    install_hook(server, app)
+    prepare_repository(server, app)
     ledger.create_app(app)
 
 

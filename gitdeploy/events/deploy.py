@@ -10,7 +10,7 @@ from gitdeploy.errors import UsageError
 from gitdeploy.events import launch
 from gitdeploy.git.repo import ZERO_SHA, GitRepo
 from gitdeploy.model.release import Release
-from gitdeploy.store.live import current_version
+from gitdeploy.store.live import current_version, release_dir
 from gitdeploy.store.server import Server
 
 
@@ -22,28 +22,36 @@ def check_app_files(repo: GitRepo, sha: str) -> AppSettings:
     return parse_settings(files[FILENAME])
 
 
-def deploy_branch(server: Server, app: str, repo: GitRepo) -> str:
-    """The branch whose pushes deploy, decided on the server: the live release's
-    ``branch:`` setting, else the default branch. A pushed commit's own gitdeploy.yml never
-    decides it (a branch could otherwise make itself the deploy branch); once deployed, its
-    setting governs the pushes after it."""
+def deploy_branch(server: Server, app: str, repo: GitRepo,
+                  created: frozenset[str] = frozenset()) -> str:
+    """The branch whose pushes deploy, decided by the server: ``branch:`` in the live
+    release's gitdeploy.yml, else ``main``, else ``master`` when there is no ``main``
+    (``created``: branches this push creates, counted as existing). Never the file on the
+    branch being pushed, or any branch could make itself the deploy branch."""
     version = current_version(server, app)
-    release = server.ledger.release(app, version) if version is not None else None
-    if release is not None and release.commit is not None:
+    files = release_dir(server, app, version) if version is not None else None
+    if files is not None:
         try:
-            live = parse_settings(repo.read_files(release.commit, [FILENAME])[FILENAME])
-        except UsageError:  # it deployed, so it parsed then: a gitdeploy.yml of an older rule
-            live = AppSettings()
-        if live.branch:
-            return live.branch
-    return repo.default_branch()
+            data = (files / FILENAME).read_bytes() if (files / FILENAME).is_file() else None
+            branch = parse_settings(data).branch
+        except (OSError, UsageError):  # it was valid when it went live; edited since
+            branch = None
+        if branch is not None:
+            return branch
+    if "main" not in created and not repo.has_branch("main") and (
+            "master" in created or repo.has_branch("master")):
+        return "master"
+    return "main"
 
 
-def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None) -> Release:
-    """Validate the commit, then start its release."""
+def request_deploy(server: Server, app: str, sha: str, repo: GitRepo | None = None,
+                   ref: str | None = None) -> Release:
+    """Validate the commit, then start its release. ``ref``: the deploy branch of a push,
+    which the worker moves to the commit when the release succeeds."""
     settings = check_app_files(repo or GitRepo(server.layout.repo(app)), sha)
+    request = {"commit": sha, "build": settings.build is not None}
     return launch.start(server, app, kind="deploy", description=f"Deploy {sha[:7]}",
-                        commit=sha, request={"commit": sha, "build": settings.build is not None})
+                        commit=sha, request={**request, "ref": ref} if ref else request)
 
 
 def redeploy(server: Server, app: str, ref: str | None) -> Release:
@@ -53,9 +61,9 @@ def redeploy(server: Server, app: str, ref: str | None) -> Release:
     if ref is None:
         branch = deploy_branch(server, app, repo)
         if not repo.has_branch(branch):
-            if current_version(server, app) is None:
-                raise UsageError(f"{app} has no commits yet: push to it first")
-            raise UsageError(f"the deploy branch {branch!r} does not exist")
+            if server.ledger.releases(app, limit=1):
+                raise UsageError(f"the deploy branch {branch!r} does not exist")
+            raise UsageError(f"{app} has no commits yet: push to it first")
         sha = repo.resolve(f"refs/heads/{branch}")
     else:
         sha = repo.resolve(ref)

@@ -46,16 +46,35 @@ def git(*args: str, timeout: float = 60, cwd: Path | None = None) -> str:
     return done.stdout.decode(errors="surrogateescape")
 
 
-# Every object a push brings is checked (a malformed commit or tree is refused before it is
-# stored); deleting the branch HEAD names is left to the pre-receive hook, which refuses
-# the deploy branch in one line instead of git's nine.
-REPO_CONFIG = (("receive.fsckObjects", "true"), ("receive.denyDeleteCurrent", "ignore"))
-
-
 def init_bare(path: Path) -> None:
     git("init", "--quiet", "--bare", "--initial-branch=main", str(path))
-    for key, value in REPO_CONFIG:
-        git("--git-dir", str(path), "config", key, value)
+
+
+def supports_proc_receive() -> bool:
+    """git >= 2.29 runs a ``proc-receive`` hook (``receive.procReceiveRefs``)."""
+    found = re.search(r"(\d+)\.(\d+)", git("version"))
+    return found is not None and (int(found.group(1)), int(found.group(2))) >= (2, 29)
+
+
+def local_config(repo: Path) -> dict[str, str]:
+    """The repository's own config, keys lower-cased as git prints them."""
+    out = git("--git-dir", str(repo), "config", "--local", "--null", "--list")
+    pairs = (entry.partition("\n") for entry in out.split("\0") if entry)
+    return {key: value for key, _, value in pairs}
+
+
+def set_config(repo: Path, key: str, value: str) -> None:
+    git("--git-dir", str(repo), "config", "--local", key, value)
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None = None) -> None:
+    """Move (or, with ``new`` all zeros, delete) ``ref``; with ``old``, only from that
+    value (all zeros: only if the ref does not exist yet)."""
+    expect = [] if old is None else [old]
+    if new == ZERO_SHA:
+        git("--git-dir", str(repo), "update-ref", "-d", "--", ref, *expect)
+    else:
+        git("--git-dir", str(repo), "update-ref", "--", ref, new, *expect)
 
 
 def commit_time(repo: Path, sha: str) -> int:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from gitdeploy.errors import UsageError
+from gitdeploy.errors import GitdeployError, UsageError
+from gitdeploy.git.repo import update_ref
 from gitdeploy.model import names
 from gitdeploy.model.release import Release
 from gitdeploy.model.retention import rollback_target
@@ -51,6 +52,7 @@ def repair_dead_releases(server: Server, app: str) -> None:
             continue
         with contextlib.suppress(TransitionError):
             if outcome is Status.SUCCEEDED:
+                move_deploy_branch(server, release)
                 server.ledger.transition(app, release.version, Status.SUCCEEDED)
                 append_log(server, release,
                            header(f"Released {release.name} (recorded after its worker died)"))
@@ -74,6 +76,19 @@ def repair_dead_releases(server: Server, app: str) -> None:
                                                "(its worker died)"))
     clean_temp(server, app)
     sync_current_env(server, app)
+
+
+def move_deploy_branch(server: Server, release: Release) -> str | None:
+    """A pushed deploy that succeeded: its branch names the commit now (proc-receive left it
+    to the worker, so it moves even when the pusher has gone). None, or why it could not."""
+    ref, commit = release.request.get("ref"), release.commit
+    if release.kind != "deploy" or not isinstance(ref, str) or commit is None:
+        return None
+    try:
+        update_ref(server.layout.repo(release.app), ref, commit)
+    except GitdeployError as exc:
+        return f"{ref} could not be moved to {commit[:7]}: {exc.message}"
+    return None
 
 
 def hand_back(server: Server, release: Release) -> None:

@@ -26,7 +26,11 @@ from gitdeploy.release.phase import run_release_phase
 from gitdeploy.release.postdeploy import run_postdeploy
 from gitdeploy.release.prepare import Prepared, Preparer
 from gitdeploy.release.prune import prune
-from gitdeploy.release.recovery import discard_release_files, repair_dead_releases
+from gitdeploy.release.recovery import (
+    discard_release_files,
+    move_deploy_branch,
+    repair_dead_releases,
+)
 from gitdeploy.release.slug import slug_from_commit
 from gitdeploy.store import oplog
 from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
@@ -177,6 +181,9 @@ class Worker:
             self.slug_commit = preparer.slug_commit
 
     def _succeed(self) -> None:
+        problem = move_deploy_branch(self.server, self.release)
+        if problem is not None:
+            self.log.warn(problem)
         seconds = time.monotonic() - self.started
         self.log.header(f"Released {self.name} ({self.release.description}) in {seconds:.1f} s")
         faults.point("verdict-written")

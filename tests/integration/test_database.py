@@ -146,7 +146,7 @@ def test_lock_timeout_stops_a_blocked_migration_fast(
     blocker.execute("SELECT * FROM t")  # an open transaction holding ACCESS SHARE on t
     try:
         started = time.monotonic()
-        result = repo.push()
+        result = repo.push(fails=True)
         elapsed = time.monotonic() - started
     finally:
         blocker.close()
@@ -170,7 +170,7 @@ def test_schema_diff_flags_what_breaks_the_live_release(
     assert "1 of them may break v1, which serves traffic until this release goes live" in text
     assert "expand -> deploy -> contract" in text
     repo.commit({"migrate.sql": "CREATE TABLE half (id int);\nSELECT no_such_function();\n"})
-    text = repo.push().stderr
+    text = repo.push(fails=True).stderr
     assert "Release v3 failed: release command failed" in text
     assert schema_changes(server, "app", 3) == [("table_added", "public.half", False)]
 

@@ -136,13 +136,17 @@ def test_a_killed_hook_does_not_stop_the_release(make_app: MakeApp, server: Serv
     pushing = repo.push_popen()
     wait_for(lambda: server.releases("app") and server.releases("app")[0]["status"]
              == "releasing", 30)
-    hook = run(["pgrep", "-f", f"{server.root} hook post-receive"]).stdout.split()
+    hook = run(["pgrep", "-f", f"{server.root} hook proc-receive"]).stdout.split()
     hook_pids = [int(pid) for pid in hook if int(pid) != worker_pid(server)]
     for pid in hook_pids:
         os.kill(pid, signal.SIGKILL)
     pushing.wait(timeout=30)
     assert server.wait_final("app", 1)["status"] == "succeeded"
     assert "done" in server.log("app", 1)
+    head = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    deployed = run(["git", "--git-dir", str(server.root / "repos/app.git"), "rev-parse",
+                    "refs/heads/main"]).stdout.strip()
+    assert deployed == head  # the worker moved the deploy branch: the hook was gone
     check_invariants(server)
 
 

@@ -15,7 +15,7 @@ def test_wheel_ships_and_loads_its_templates(tmp_path: Path) -> None:
                     str(tmp_path), str(REPO)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("gitdeploy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("gitdeploy/_hooks/post-receive", "gitdeploy/_hooks/pre-receive",
+    for expected in ("gitdeploy/_hooks/post-receive", "gitdeploy/_hooks/proc-receive",
                      "gitdeploy/_units/process.service.in",
                      "gitdeploy/_units/app.target.in"):
         assert expected in names

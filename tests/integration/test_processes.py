@@ -173,7 +173,8 @@ def test_a_web_that_exits_at_start_is_reverted(web: Web) -> None:
     before = fetch(web.port)
     web.commit({"Procfile": "release: echo migrated\nweb: echo 'cannot bind: boom' >&2; exit 1\n",
                 "gitdeploy.yml": "healthcheck:\n  timeout: 20\n"})
-    result = web.push()
+    result = web.push(check=False)
+    assert result.returncode == 1  # the push says the release failed
     text = result.stderr
     assert "web.1 exited instead of serving" in text
     assert "cannot bind: boom" in text                           # its last lines
@@ -190,7 +191,8 @@ def test_a_web_that_exits_at_start_is_reverted(web: Web) -> None:
 def test_a_web_that_never_listens_fails_the_check(web: Web) -> None:
     web.commit({"Procfile": "web: exec sleep 1000\n", "server.py": SERVER, "VERSION": "x",
                 "gitdeploy.yml": "healthcheck:\n  timeout: 2\n"})
-    result = web.push()
+    result = web.push(check=False)
+    assert result.returncode == 1
     assert f"did not answer a TCP connection on port {web.port} within 2 s" in result.stderr
     assert "Stopped the app's processes: no earlier release to go back to" in result.stderr
     assert not (web.root / "apps/shop/current").exists()

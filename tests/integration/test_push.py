@@ -28,6 +28,39 @@ def pid_alive(pid: int) -> bool:
         return False
 
 
+def remote_ref(server: Server, app: str, ref: str = "refs/heads/main") -> str | None:
+    done = run(["git", "--git-dir", str(server.root / "repos" / f"{app}.git"), "rev-parse",
+                "--verify", "--quiet", ref], check=False)
+    return done.stdout.strip() or None
+
+
+def test_the_push_exit_status_carries_the_verdict(make_app: MakeApp, server: Server,
+                                                  tmp_path: Path) -> None:
+    flag = tmp_path / "migrations-may-run"
+    repo = make_app("app", {"Procfile": f"release: test -e {flag}\n"})
+    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    failed = repo.push(check=False)
+    assert failed.returncode == 1, failed.stderr
+    assert "! [remote rejected] main -> main (release v1 failed: release command failed)" \
+        in failed.stderr
+    assert remote_ref(server, "app") is None  # the deploy branch names what was deployed
+    flag.touch()
+    again = repo.push(check=False)  # the same commit: it deploys again
+    assert again.returncode == 0, again.stderr
+    assert "Released v2" in again.stderr
+    assert remote_ref(server, "app") == sha
+    assert [r["commit"] for r in server.releases("app")] == [sha, sha]
+    repo.commit({"Procfile": "release echo no colon\n"})
+    invalid = repo.push(check=False)
+    assert invalid.returncode == 1 and "was not deployed" in invalid.stderr
+    assert "! [remote rejected] main -> main (not deployed:" in invalid.stderr
+    assert remote_ref(server, "app") == sha and len(server.releases("app")) == 2
+    run(["git", "branch", "-f", "feature"], cwd=repo.work)
+    other = repo.push("feature", check=False)  # stored as asked: nothing to deploy
+    assert other.returncode == 0 and "only pushes to main deploy" in other.stderr
+    assert remote_ref(server, "app", "refs/heads/feature") is not None
+
+
 def test_push_streams_release_output_as_it_happens(make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: echo first; sleep 2; echo second\n"})
     push = repo.push_popen()
@@ -62,7 +95,7 @@ def test_failed_release_leaves_the_live_release_untouched(make_app: MakeApp,
     repo.push()
     repo.commit({"Procfile": "release: echo 'migration blew up' >&2; exit 3\n",
                  "index.html": "two"})
-    result = repo.push()
+    result = repo.push(fails=True)
     lines = remote_lines(result.stderr)
     assert "migration blew up" in "\n".join(lines)
     verdict = lines[-1]
@@ -82,7 +115,7 @@ def test_failed_release_leaves_the_live_release_untouched(make_app: MakeApp,
 
 def test_first_release_failing_says_none_is_live(make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: exit 1\n"})
-    lines = remote_lines(repo.push().stderr)
+    lines = remote_lines(repo.push(fails=True).stderr)
     assert "no release is live" in lines[-1]
     assert server.current("app") is None
 
@@ -98,7 +131,7 @@ def test_release_timeout_stops_the_whole_process_tree(make_app: MakeApp, server:
         "gitdeploy.yml": "release:\n  timeout: 2\n  kill_grace: 1\n",
     })
     started = time.monotonic()
-    lines = remote_lines(repo.push().stderr)
+    lines = remote_lines(repo.push(fails=True).stderr)
     assert time.monotonic() - started < 30
     assert "Release v1 failed: release command timed out" in lines[-1]
     for name in ("parent", "child"):
@@ -127,7 +160,9 @@ def test_pusher_killed_mid_release_does_not_stop_it(make_app: MakeApp, server: S
     assert len(log) > 1_000_000
     assert "x" * 60 + " 19999" in log and "the-end" in log and "Released v1" in log
     wait_for(lambda: not pid_alive(worker), 10, what="the worker to exit")
-    hooks = run(["pgrep", "-f", f"{server.root} hook post-receive"], check=False)
+    head = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    assert remote_ref(server, "app") == head  # moved by the worker: the hook was gone
+    hooks = run(["pgrep", "-f", f"{server.root} hook "], check=False)
     assert hooks.stdout == "", "a hook was left hanging"
 
 
@@ -187,6 +222,50 @@ def test_other_refs_deploy_nothing(make_app: MakeApp, server: Server) -> None:
     assert server.releases("app") == []
 
 
+def test_the_deploy_branch_cannot_be_deleted(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: true\n"})
+    sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    repo.push()
+    refused = repo.push(":main", check=False)
+    assert refused.returncode == 1
+    assert remote_lines(refused.stderr) == []
+    assert "! [remote rejected] main (the deploy branch main cannot be deleted)" \
+        in [line.strip() for line in refused.stderr.splitlines()]
+    assert remote_ref(server, "app") == sha
+
+
+def _bad_commit(repo: AppRepo) -> str:
+    """A commit git refuses when it checks objects: its author line has no valid date."""
+    parent = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
+    empty_tree = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    text = (f"tree {empty_tree}\nparent {parent}\nauthor A <a@b> notadate +0000\n"
+            "committer A <a@b> 1 +0000\n\nbad\n")
+    return run(["git", "hash-object", "-t", "commit", "-w", "--literally", "--stdin"],
+               cwd=repo.work, input=text).stdout.strip()
+
+
+def test_app_repositories_check_every_object_they_receive(make_app: MakeApp,
+                                                          server: Server) -> None:
+    new = make_app("new", {"Procfile": "release: true\n"})
+    new.push()
+    refused = new.push(f"{_bad_commit(new)}:refs/heads/main", check=False)
+    assert refused.returncode == 1 and "badDate" in refused.stderr
+    assert len(server.releases("new")) == 1
+    # a repository made by an older gitdeploy: the first push brings it up to date
+    old = make_app("old", {"Procfile": "release: true\n"})
+    bare = server.root / "repos/old.git"
+    (bare / "hooks/proc-receive").unlink()
+    for key in ("receive.procReceiveRefs", "receive.fsckObjects"):
+        run(["git", "--git-dir", str(bare), "config", "--unset-all", key], check=False)
+    assert "Released v1" in old.push().stderr  # deployed from post-receive, as before
+    assert run(["git", "--git-dir", str(bare), "config", "receive.fsckObjects"]
+               ).stdout.strip() == "true"
+    refused = old.push(f"{_bad_commit(old)}:refs/heads/main", check=False)
+    assert refused.returncode == 1 and "badDate" in refused.stderr
+    old.commit({"Procfile": "release: exit 1\n"})
+    old.push(fails=True)  # and proc-receive answers for its pushes now
+
+
 def test_master_deploys_when_there_is_no_main(make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: echo hi\n"})
     run(["git", "branch", "-m", "master"], cwd=repo.work)
@@ -196,39 +275,37 @@ def test_master_deploys_when_there_is_no_main(make_app: MakeApp, server: Server)
 def test_branch_setting_of_the_live_release_picks_the_deploy_branch(
         make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"gitdeploy.yml": "branch: production\n"})
-    first = remote_lines(repo.push("main").stderr)  # nothing live: the default branch deploys
-    assert "Released v1" in first[-2]
-    assert "-----> From now on, pushes to production deploy (gitdeploy.yml of v1)" in first
+    assert "Released v1" in repo.push("main").stderr  # nothing live yet: main decides
     repo.commit({"f": "2"})
     assert "only pushes to production deploy" in repo.push("main").stderr
     assert "Released v2" in repo.push("main:production").stderr
-    assert server.gd("deploy", "-a", "app").returncode == 0  # the live release's branch
-    assert len(server.releases("app")) == 3
 
 
 def test_a_pushed_branch_cannot_make_itself_the_deploy_branch(make_app: MakeApp,
                                                               server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: echo hi\n"})
-    repo.push()
+    assert "Released v1" in repo.push().stderr
     run(["git", "checkout", "-q", "-b", "experiment"], cwd=repo.work)
-    repo.commit({"gitdeploy.yml": "branch: experiment\n"})
+    repo.commit({"gitdeploy.yml": "branch: experiment\n", "f": "x"})
     lines = remote_lines(repo.push("experiment").stderr)
-    assert "-----> branch experiment received; only pushes to main deploy" in lines
-    assert [r["version"] for r in server.releases("app")] == [1]
-    assert server.current("app") == "releases/v1"
+    assert lines == ["-----> branch experiment received; only pushes to main deploy"]
+    assert len(server.releases("app")) == 1 and server.current("app") == "releases/v1"
+    # nor through `deploy`, whose default is the deploy branch the server decided
+    assert "Deploy" in server.gd("deploy", "-a", "app").stdout
+    assert server.releases("app")[0]["commit"] == server.releases("app")[1]["commit"]
 
 
 def test_invalid_app_files_are_refused_before_building(make_app: MakeApp,
                                                        server: Server) -> None:
     repo = make_app("app", {"Procfile": "release echo no colon\nweb: ok\n",
                             "gitdeploy.yml": "relase:\n  timeout: 5\n"})
-    lines = remote_lines(repo.push().stderr)
+    lines = remote_lines(repo.push(fails=True).stderr)
     text = "\n".join(lines)
     assert "Procfile is invalid" in text and "line 1" in text
     assert "was not deployed" in text
     assert server.releases("app") == []
     repo.commit({"Procfile": "release: echo ok\n"})
-    text = "\n".join(remote_lines(repo.push().stderr))
+    text = "\n".join(remote_lines(repo.push(fails=True).stderr))
     assert "unknown key 'relase' (did you mean 'release'?)" in text
 
 
@@ -315,26 +392,11 @@ def test_every_line_of_the_log_reaches_the_pusher(make_app: MakeApp, server: Ser
 
 def test_ledger_versions_are_never_reused(make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: exit 1\n"})
-    repo.push()
+    repo.push(fails=True)
     repo.commit({"Procfile": "release: true\n"})
     repo.push()
     assert [r["version"] for r in server.releases("app")] == [2, 1]
     assert subprocess.run(["test", "-L", str(server.root / "apps/app/current")]).returncode == 0
-
-
-def test_deleting_the_deploy_branch_is_refused_in_one_line(make_app: MakeApp,
-                                                         server: Server) -> None:
-    repo = make_app("app", {"Procfile": "release: echo hi\n"})
-    repo.push()
-    done = repo.push(":main", check=False)
-    assert done.returncode != 0
-    assert remote_lines(done.stderr) == [
-        "-----> main is the deploy branch of app: it cannot be deleted"]
-    assert run(["git", "--git-dir", str(server.root / "repos/app.git"), "rev-parse",
-                "refs/heads/main"]).returncode == 0
-    run(["git", "branch", "feature"], cwd=repo.work)
-    repo.push("feature")
-    assert "branch feature deleted" in repo.push(":feature").stderr  # others may go
 
 
 def test_malformed_objects_are_refused(make_app: MakeApp, server: Server) -> None:

@@ -77,7 +77,7 @@ def test_rollback_refuses_what_it_cannot_restore(make_app: MakeApp, server: Serv
     assert first.returncode == 2 and "no earlier succeeded release" in first.stderr
     repo.push()                                       # v1
     repo.commit({"Procfile": "release: exit 1\n"})
-    repo.push()                                       # v2 failed
+    repo.push(fails=True)                             # v2 failed
     repo.commit({"Procfile": "release: true\n", "f": "x"})
     repo.push()                                       # v3
     repo.commit({"f": "y"})

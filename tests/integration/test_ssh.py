@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.gd import GIT_IDENTITY, GITDEPLOY, run
+from tests.support.gd import GIT_IDENTITY, GITDEPLOY, run, wait_for
 from tests.support.procscan import ArgvWatch
 from tests.support.sshd import SshServer, ensure_openssh, make_client_key, start_sshd
 from tests.support.users import ensure_user
@@ -133,6 +134,36 @@ def test_push_over_ssh_deploys_with_live_output(site: Site) -> None:
     clone = site.work / "clone"
     run(["git", "clone", "-q", site.url("shop"), str(clone)], env=site.git_env("admin"))
     assert (clone / "Procfile").exists()
+
+
+def test_a_push_over_ssh_exits_with_its_verdict_and_outlives_its_pusher(site: Site) -> None:
+    work = site.checkout("shop", "admin", {"Procfile": "release: echo begin; sleep 3\n"})
+    push = subprocess.Popen(["git", "push", "deploy", "main"], cwd=work,
+                            env=site.git_env("admin"), stderr=subprocess.PIPE,
+                            start_new_session=True)
+    assert push.stderr is not None
+    for raw in push.stderr:
+        if b"begin" in raw:
+            break
+    os.killpg(push.pid, signal.SIGKILL)  # the pusher's ssh goes; the deploy must not
+    push.wait(timeout=10)
+    head = run(["git", "rev-parse", "HEAD"], cwd=work).stdout.strip()
+
+    def deployed() -> bool:
+        ref = run(["git", "--git-dir", str(site.root / "repos/shop.git"), "rev-parse",
+                   "--verify", "--quiet", "refs/heads/main"], check=False).stdout.strip()
+        return ref == head
+
+    wait_for(deployed, 30, what="the deploy branch to name the deployed commit")
+    releases = json.loads(site.ssh("admin", "releases", "-a", "shop", "--json").stdout)
+    assert releases[0]["status"] == "succeeded"
+    (work / "Procfile").write_text("release: exit 3\n")
+    run(["git", "commit", "-qam", "breaks"], cwd=work, env=site.git_env("admin"))
+    failed = site.push(work, "admin")
+    assert failed.returncode == 1, failed.stderr
+    assert "! [remote rejected] main -> main (release v2 failed: release command failed)" \
+        in failed.stderr
+    assert deployed()  # still v1's commit
 
 
 def test_commands_over_ssh_with_or_without_the_gitdeploy_word(site: Site) -> None:
@@ -279,6 +310,7 @@ INJECTIONS: list[str | bytes] = [
     "config:set -a shop " + "A=" + "y" * 5000,
     b"releases -a \xff\xfe",
     "hook post-receive shop",
+    "hook proc-receive shop",
     "worker shop v1",
     "ssh-command --key admin",
     "setup --user root",

@@ -115,9 +115,15 @@ class AppRepo:
         return run(["git", "rev-parse", "HEAD"], cwd=self.work).stdout.strip()
 
     def push(self, *refspec: str, check: bool = True, timeout: float = 120,
-             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return run(["git", "push", "deploy", *(refspec or ("main",))], cwd=self.work,
-                   check=check, timeout=timeout, env=env)
+             env: dict[str, str] | None = None, fails: bool = False
+             ) -> subprocess.CompletedProcess[str]:
+        """``fails``: the push deploys nothing (a failed or refused release), so git reports
+        the branch rejected and exits 1."""
+        done = run(["git", "push", "deploy", *(refspec or ("main",))], cwd=self.work,
+                   check=check and not fails, timeout=timeout, env=env)
+        if fails:
+            assert done.returncode == 1 and "[remote rejected]" in done.stderr, done.stderr
+        return done
 
     def push_popen(self, *refspec: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
