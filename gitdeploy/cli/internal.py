@@ -37,5 +37,9 @@ def cmd_hook(server: Server, args: argparse.Namespace) -> int:
 
 def cmd_worker(server: Server, args: argparse.Namespace) -> int:
     from gitdeploy.release.worker import run_worker
+    from gitdeploy.store.locks import take_handed_over
 
-    return run_worker(server.root, args.name, names.version(args.version), args.lock_fd)
+    lock_fd = args.lock_fd
+    if args.lock_socket:  # a worker in its own unit: the starter hands the lock over
+        lock_fd = take_handed_over(Path(args.lock_socket))
+    return run_worker(server.root, args.name, names.version(args.version), lock_fd)

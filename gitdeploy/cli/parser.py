@@ -169,4 +169,5 @@ def build_parser() -> Parser:
     p.add_argument("name", metavar="APP")
     p.add_argument("version")
     p.add_argument("--lock-fd", type=int)
+    p.add_argument("--lock-socket")
     return parser

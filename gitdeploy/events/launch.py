@@ -1,10 +1,11 @@
 """Release-creating events: deploy, config change, rollback, promotion.
 
-Each one records a pending release, starts its worker detached (new session, stdin from
-/dev/null, output to the release log, never to the caller's pipes), and returns. The caller
-then mirrors the log with follow(). The release's worker lock is taken before the release is
-recorded and handed to the worker as an inherited file descriptor, so no one ever sees a
-pending release without a live owner.
+Each one records a pending release, starts its worker detached (in its own systemd unit when
+a manager is reachable, else in a new session; stdin from /dev/null, output to the release
+log, never to the caller's pipes), and returns. The caller then mirrors the log with
+follow(). The release's worker lock is taken before the release is recorded and handed to
+the worker (over a private socket, or as an inherited file descriptor), so no one ever sees
+a pending release without a live owner.
 """
 
 from __future__ import annotations
@@ -19,14 +20,18 @@ from gitdeploy import faults
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, GitdeployError
 from gitdeploy.model.release import Release
 from gitdeploy.model.states import PostdeployStatus, Reason, Status
+from gitdeploy.processes import units
+from gitdeploy.processes.systemd import Systemd
 from gitdeploy.release.recovery import reconcile
 from gitdeploy.resources import gitdeploy_command
 from gitdeploy.run.cmdline import set_cmdline
-from gitdeploy.store import mirror
+from gitdeploy.store import mirror, oplog
 from gitdeploy.store.live import worker_alive
-from gitdeploy.store.locks import FileLock
+from gitdeploy.store.locks import FileLock, Handover
 from gitdeploy.store.releaselog import warning
 from gitdeploy.store.server import Server
+
+HANDOVER_TIMEOUT = 30  # seconds for a worker in its unit to start and take its lock
 
 
 def _worker_env_from(env: dict[str, str]) -> dict[str, str]:
@@ -79,9 +84,53 @@ def start(
     return release
 
 
+def _start_in_unit(server: Server, app: str, version: int, lock_fd: int) -> bool:
+    """With a service manager, the worker runs in its own transient unit: forked, it would be
+    part of the caller's session and end with it (logind's ``KillUserProcesses=yes`` kills
+    what an ssh session leaves behind at logout). The worker lock goes to it over a private
+    socket. False: no manager, or the unit did not start or take the lock (then it has been
+    stopped, nothing of the release ran, and the caller starts the worker itself)."""
+    try:
+        systemd = Systemd.from_environment()
+    except GitdeployError:
+        return False
+    if systemd is None:
+        return False
+    unit = units.worker_unit(app, version)
+    log = server.layout.log(app, version)
+    os.close(os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))  # not systemd's mode
+    handover = Handover()
+    try:
+        command = [*gitdeploy_command(), "--root", str(server.root), "worker", app,
+                   f"v{version}", "--lock-socket", str(handover.path)]
+        try:
+            systemd.run_transient(unit, command, _worker_env(), log)
+        except GitdeployError as exc:
+            _without_unit(server, app, version, exc.message)
+            return False
+        if handover.give(lock_fd, HANDOVER_TIMEOUT, lambda: not systemd.is_running(unit)):
+            return True
+        systemd.systemctl("stop", unit, check=False)
+        _without_unit(server, app, version, f"{unit} did not take the release's lock within "
+                                            f"{HANDOVER_TIMEOUT} s")
+        return False
+    finally:
+        handover.close()
+
+
+def _without_unit(server: Server, app: str, version: int, why: str) -> None:
+    """Said in the release log (the pusher reads it) and the operational log."""
+    with open(server.layout.log(app, version), "a", encoding="utf-8") as log:
+        log.write(warning(f"{why}; the worker runs in this session instead, and a logout "
+                          "that ends the session's processes would stop it") + "\n")
+    oplog.start(server.layout.oplog)  # a thread from here on: the worker is then not forked
+    oplog.bind(app=app, version=version).warning("worker.no_unit", error=why)
+
+
 def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
-    """Start the worker detached: new session, stdin from /dev/null, stdout and stderr on the
-    release log, never the caller's pipes (or the push could not end before the worker).
+    """Start the worker detached: its own unit, else a new session; stdin from /dev/null,
+    stdout and stderr on the release log, never the caller's pipes (or the push could not end
+    before the worker).
 
     It is forked rather than started anew: the caller has already paid for the interpreter and
     the imports (~70 ms saved on every release). A caller with threads, which must not fork,
@@ -89,6 +138,8 @@ def _spawn_worker(server: Server, app: str, version: int, lock_fd: int) -> None:
     caller's: ``config:set API_TOKEN=...``) is rewritten to ``gitdeploy worker APP vN``; where
     it cannot be, the worker is started anew too, so no config value shows in ``ps``.
     """
+    if _start_in_unit(server, app, version, lock_fd):
+        return
     log_fd = os.open(server.layout.log(app, version), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
                      0o600)
     try:

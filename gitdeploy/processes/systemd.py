@@ -111,3 +111,30 @@ class Systemd:
             if "Id" in values:
                 result[values["Id"]] = values
         return result
+
+    def run_transient(self, unit: str, argv: list[str], env: dict[str, str],
+                      output: Path) -> None:
+        """Start ``argv`` as its own transient service ``unit`` (collected when it ends),
+        stdout and stderr appended to ``output``. Its environment is ``env``, passed by name
+        only (systemd-run takes each value from its own environment), so no value is in
+        anyone's argv."""
+        own = {**env, **({"XDG_RUNTIME_DIR": str(self.runtime_dir())}
+                         if self.scope == "user" else {})}
+        names = [name for name in own if name.isidentifier() and name.isascii()]
+        argv = ["systemd-run", *(["--user"] if self.scope == "user" else []), "--collect",
+                "--quiet", f"--unit={unit}", "--property=Type=exec",
+                f"--property=StandardOutput=append:{output}",
+                f"--property=StandardError=append:{output}", "--working-directory=/",
+                *(f"--setenv={name}" for name in names), "--", *argv]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
+                                  env=own, check=False, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise GitdeployError(f"systemd-run could not start {unit}: {exc}") from None
+        if done.returncode != 0:
+            detail = (done.stderr or done.stdout).strip().splitlines()
+            raise GitdeployError(f"systemd-run could not start {unit}: "
+                                 f"{detail[-1] if detail else done.returncode}")
+
+    def is_running(self, unit: str) -> bool:
+        return self.systemctl("is-active", "--quiet", unit, check=False).returncode == 0

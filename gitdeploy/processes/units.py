@@ -44,6 +44,12 @@ def target_name(app: str) -> str:
     return f"gitdeploy-{app}.target"
 
 
+def worker_unit(app: str, version: int) -> str:
+    """The transient unit a release's worker runs in (not under the app's unit prefix: the
+    app's unit files are synced by prefix, and this one has none)."""
+    return f"gitdeploy-release-{app}-v{version}.service"
+
+
 def service_name(app: str, process: Process) -> str:
     return f"gitdeploy-{app}.{process.type}.{process.instance}.service"
 

@@ -5,8 +5,12 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import shutil
+import socket
+import struct
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -92,3 +96,58 @@ def held(path: Path) -> Iterator[FileLock]:
         yield lock
     finally:
         lock.release()
+
+
+class Handover:
+    """Hands a held lock to a process that is not our child (a worker in its own systemd
+    unit): the same open file goes over a private unix socket (SCM_RIGHTS), so the lock is
+    held by someone at every moment, and the giver may close its copy once it is taken."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="gitdeploy-"))  # 0700; short (sun_path)
+        self.path = self.dir / "lock"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(self.path))
+        self.sock.listen(1)
+
+    def give(self, fd: int, timeout: float, gone: Callable[[], bool]) -> bool:
+        """Wait for the taker (ours: same uid) and hand it ``fd``; False if it never came
+        within ``timeout`` or ``gone()`` says it has ended."""
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.2)
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+                break
+            except TimeoutError:
+                if time.monotonic() >= deadline or gone():
+                    return False
+        with conn:
+            conn.settimeout(max(1.0, deadline - time.monotonic()))
+            uid = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                                      struct.calcsize("3i")))[1]
+            if uid != os.getuid():
+                return False
+            socket.send_fds(conn, [b"L"], [fd])
+            try:
+                return conn.recv(1) == b"k"
+            except OSError:
+                return False
+
+    def close(self) -> None:
+        self.sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def take_handed_over(path: Path, timeout: float = 30) -> int:
+    """The taker's side of ``Handover``: the held lock's descriptor (not inherited by
+    children)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        conn.settimeout(timeout)
+        conn.connect(str(path))
+        _, fds, _, _ = socket.recv_fds(conn, 1, 1)
+        if len(fds) != 1:
+            raise OSError(f"no lock was handed over on {path}")
+        os.set_inheritable(fds[0], False)
+        conn.sendall(b"k")
+        return fds[0]

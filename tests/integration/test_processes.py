@@ -262,3 +262,37 @@ def test_restart_logs_and_destroy(web: Web) -> None:
     web.gd("apps:destroy", "shop", "--confirm", "shop")
     wait_for(lambda: fetch(web.port) is None, 20, what="the app to stop")
     assert not list((Path(web.manager.home) / ".config/systemd/user").glob("gitdeploy-shop*"))
+
+
+def test_a_release_outlives_the_session_that_pushed_it(web: Web) -> None:
+    """logind's ``KillUserProcesses=yes`` kills what an ssh session leaves behind at logout.
+    Here the session is a unit of the user's manager: stopping it kills all it holds, as
+    the end of a session scope does; a worker forked inside it would die with it."""
+    web.commit({"Procfile": "release: echo begin; sleep 4; echo migrated\n"
+                            "web: python3 server.py\n",
+                "server.py": SERVER, "VERSION": "outlived"})
+    session = f"gd-session-{uuid.uuid4().hex[:8]}"
+    output = Path(web.manager.home) / f"{session}.out"
+    web.run("systemd-run", "--user", "--collect", "--quiet", f"--unit={session}",
+            f"--property=StandardOutput=append:{output}",
+            f"--property=StandardError=append:{output}",
+            *(f"--setenv={name}" for name in ("HOME", "PATH", "GITDEPLOY_PORT_BASE")),
+            "git", "-C", str(web.work), "push", "deploy", "main")
+    wait_for(lambda: output.exists() and "begin" in output.read_text(), timeout=60,
+             what=f"the release phase to start: {output.read_text() if output.exists() else ''}")
+    worker = "gitdeploy-release-shop-v1.service"
+    assert web.manager.systemctl("is-active", worker, check=False).returncode == 0
+    web.manager.systemctl("stop", f"{session}.service")  # the session ends, its pusher too
+    assert web.manager.systemctl("is-active", f"{session}.service",
+                                 check=False).returncode != 0
+
+    def verdict() -> str | None:
+        releases = json.loads(web.gd("releases", "-a", "shop", "--json").stdout)
+        status = releases[0]["status"] if releases else None
+        return status if status in ("succeeded", "failed") else None
+
+    assert wait_for(verdict, timeout=60, what="the release's verdict") == "succeeded"
+    page = fetch(web.port)
+    assert page is not None and page.startswith("outlived")
+    wait_for(lambda: web.manager.systemctl("is-active", worker, check=False).returncode != 0,
+             what="the worker's unit to be collected")
