@@ -42,6 +42,7 @@ class PostdeploySettings:
 class HealthcheckSettings:
     path: str | None = None
     timeout: float = 30.0
+    settle: float = 3.0  # after answering, the web must stay up (no restart) this long
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,13 @@ def _http_path(value: Any) -> str | None:
     return value
 
 
+def _settle(value: Any) -> float:
+    seconds = _non_negative_duration(value)
+    if seconds > 600:
+        raise _Invalid(f"must be at most 10 minutes (0 turns it off), got {value!r}")
+    return seconds
+
+
 _Schema = Mapping[str, "Callable[[Any], Any] | _Schema"]
 
 SCHEMA: _Schema = {
@@ -151,6 +159,7 @@ SCHEMA: _Schema = {
     "healthcheck": {
         "path": _http_path,
         "timeout": _duration,
+        "settle": _settle,
     },
 }
 # Keys whose dataclass field is named differently from the YAML key.

@@ -32,6 +32,9 @@ from gitdeploy.appconfig.settings import AppSettings, SettingsError, parse_setti
         (b"postdeploy:\n  timeout: 2d", "postdeploy.timeout", 172800.0),
         (b"healthcheck:\n  path: /health", "healthcheck.path", "/health"),
         (b"healthcheck:\n  timeout: 5", "healthcheck.timeout", 5.0),
+        (None, "healthcheck.settle", 3.0),
+        (b"healthcheck:\n  settle: 10s", "healthcheck.settle", 10.0),
+        (b"healthcheck:\n  settle: 0", "healthcheck.settle", 0.0),
     ],
 )
 def test_valid(text: bytes | None, path: str, expected: Any) -> None:
@@ -65,6 +68,10 @@ def test_valid(text: bytes | None, path: str, expected: Any) -> None:
         (b"build: [make]", "build: must be a non-empty command string"),
         (b"postdeploy:\n  on_new_release: kill", "must be one of wait, cancel"),
         (b"healthcheck:\n  path: health", "must be a URL path starting with '/'"),
+        (b"healthcheck:\n  settle: soon", "healthcheck.settle: must be a duration"),
+        (b"healthcheck:\n  settle: -1", "healthcheck.settle: must not be negative"),
+        (b"healthcheck:\n  settle: 1h", "healthcheck.settle: must be at most 10 minutes"),
+        (b"healthcheck:\n  setle: 3", "(did you mean 'healthcheck.settle'?)"),
         (b"[unclosed", "is not valid YAML at line 1"),
         (b"key: [1, 2\n", "is not valid YAML"),
         (b"- a\n- b\n", "must be a mapping of settings, got list"),

@@ -9,6 +9,7 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(text.encode())
 print("listening on", os.environ["PORT"], flush=True)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))  # a test extra
+# A Django-like app whose settings fail to import: gunicorn's worker dies at boot, after its
+# master bound the port (the import takes a moment, as a real app's does).
+CRASHING_APP = """\
+import time
+time.sleep(1)
+raise RuntimeError("boom: DATABASE_URL is not set")
+"""
+# Answers one request, then exits: a web that comes up and falls over at once.
+ONE_ANSWER = """\
+import http.server, os, threading
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"once")
+        threading.Timer(0.2, os._exit, (1,)).start()
 http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
 
@@ -193,10 +214,45 @@ def test_a_web_that_never_listens_fails_the_check(web: Web) -> None:
                 "gitdeploy.yml": "healthcheck:\n  timeout: 2\n"})
     result = web.push(check=False)
     assert result.returncode == 1
-    assert f"did not answer a TCP connection on port {web.port} within 2 s" in result.stderr
+    assert (f"did not answer GET / with an HTTP response below 500 on port {web.port} "
+            "within 2 s") in result.stderr
     assert "Stopped the app's processes: no earlier release to go back to" in result.stderr
     assert not (web.root / "apps/shop/current").exists()
     assert web.gd("ps", "-a", "shop", "--json").stdout.strip() == "[]"
+
+
+def test_a_gunicorn_whose_app_fails_at_import_fails_the_check(web: Web) -> None:
+    web.deploy("v-one")
+    web.commit({"Procfile": f"web: exec {GUNICORN} app:app --bind 127.0.0.1:$PORT\n",
+                "app.py": CRASHING_APP, "gitdeploy.yml": "healthcheck:\n  timeout: 20\n"})
+    result = web.push(check=False)
+    assert result.returncode == 1, result.stderr
+    text = result.stderr
+    assert "web.1 exited instead of serving" in text or "did not answer GET /" in text
+    assert "boom: DATABASE_URL is not set" in text               # the traceback, shown
+    assert "Release v2 failed: web check failed" in text
+    assert os.readlink(web.root / "apps/shop/current") == "releases/v1"
+    assert wait_for(lambda: fetch(web.port), 20, what="v1 to serve again").startswith("v-one")
+
+
+def test_a_web_answering_500_fails_the_check(web: Web) -> None:
+    server = SERVER.replace("send_response(200)", "send_response(500)")
+    web.commit({"Procfile": "web: python3 server.py\n", "server.py": server, "VERSION": "x",
+                "gitdeploy.yml": "healthcheck:\n  timeout: 2\n"})
+    result = web.push(check=False)
+    assert result.returncode == 1, result.stderr
+    assert (f"web.1 did not answer GET / with an HTTP response below 500 on port {web.port} "
+            "within 2 s (last: HTTP 500)") in result.stderr
+
+
+def test_a_web_that_answers_then_exits_is_caught_by_the_settle_window(web: Web) -> None:
+    web.commit({"Procfile": "web: python3 server.py\n", "server.py": ONE_ANSWER,
+                "gitdeploy.yml": "healthcheck:\n  timeout: 10\n"})
+    result = web.push(check=False)
+    assert result.returncode == 1, result.stderr
+    assert "web.1 answered, then did not stay up for 3 s" in result.stderr  # the default
+    v1 = json.loads(web.gd("releases:info", "-a", "shop", "v1", "--json").stdout)
+    assert (v1["status"], v1["reason"]) == ("failed", "web check failed")
 
 
 def test_healthcheck_path(web: Web) -> None:
