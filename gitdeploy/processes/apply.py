@@ -69,8 +69,13 @@ def apply(server: Server, systemd: Systemd, app: str, version: int,
     target = units.target_name(app)
     services = [units.service_name(app, p) for p in wanted]
     systemd.systemctl("enable", target)
-    if services:
-        systemd.systemctl("restart" if restart else "start", *services)
+    if services and restart:
+        # a unit crash-looping (auto-restart, or failed at its start limit) would keep its
+        # restart count and refuse to start: a new release starts from a clean slate
+        systemd.systemctl("reset-failed", *services, check=False)
+        systemd.systemctl("restart", *services)
+    elif services:
+        systemd.systemctl("start", *services)
     systemd.systemctl("start", target)
     return wanted
 

@@ -19,19 +19,41 @@ from gitdeploy.store.locks import FileLock
 from gitdeploy.store.server import Server
 
 
-def tail(server: Server, systemd: Systemd, app: str, process: str, lines: int) -> list[str]:
-    """The last lines a process printed (its log file, or the journal)."""
+@dataclass(frozen=True)
+class LogMark:
+    """Where an app's process logs stood before a restart: what follows is the new run's."""
+    sizes: dict[str, int]  # log file name -> bytes
+    since: float  # wall clock, for the journal
+
+
+def log_mark(server: Server, systemd: Systemd, app: str) -> LogMark:
+    directory = log_dir(server, app)
+    sizes = {} if systemd.journald() or not directory.is_dir() else {
+        path.name: path.stat().st_size for path in directory.glob("*.log")}
+    return LogMark(sizes, time.time())
+
+
+def tail(server: Server, systemd: Systemd, app: str, process: str, lines: int,
+         after: LogMark | None = None) -> list[str]:
+    """The last lines a process printed (its log file, or the journal); with ``after``,
+    only lines printed since that mark."""
     if systemd.journald():
-        done = systemd.systemctl("status", "--no-pager", "-n", str(lines),
-                                 f"gitdeploy-{app}.{process}.service", check=False)
+        since = ["--since", f"@{int(after.since)}"] if after is not None else []
+        done = systemd.journal("-t", f"gitdeploy-{app}.{process}", "-n", str(lines),
+                               "-o", "cat", *since)
         return done.stdout.splitlines()[-lines:]
-    return tail_file(log_dir(server, app) / f"{process}.log", lines)
+    name = f"{process}.log"
+    start = after.sizes.get(name, 0) if after is not None else 0
+    return tail_file(log_dir(server, app) / name, lines, start)
 
 
-def tail_file(path: Path, lines: int) -> list[str]:
+def tail_file(path: Path, lines: int, start: int = 0) -> list[str]:
+    """The last ``lines`` of a file, from byte ``start`` on (unless it shrank since)."""
     try:
         with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 256 * lines - 4096))
+            size = os.fstat(handle.fileno()).st_size
+            start = start if start <= size else 0
+            handle.seek(max(start, size - 256 * lines - 4096))
             text = handle.read().decode(errors="replace")
     except FileNotFoundError:
         return []
@@ -126,6 +148,7 @@ def restart(server: Server, app: str, kind: str | None,
     names = [units.service_name(app, p) for p in chosen]
 
     def restart_them() -> None:
+        systemd.systemctl("reset-failed", *names, check=False)  # out of a crash loop too
         systemd.systemctl("restart", *names)
 
     _with_app_lock(server, app, restart_them, say)

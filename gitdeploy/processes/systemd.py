@@ -69,6 +69,16 @@ class Systemd:
                                  f"{detail[-1] if detail else done.returncode}")
         return done
 
+    def journal(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``journalctl`` of this manager's scope, without a pager; never raises on its exit."""
+        argv = ["journalctl", "--user" if self.scope == "user" else "--system", "--no-pager",
+                *args]
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
+                                  env=self._env(), check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return subprocess.CompletedProcess(argv, 1, "", str(exc))
+
     def installed(self, prefix: str) -> list[str]:
         """Names of the unit files written for ``prefix`` (one app's units)."""
         if not self.unit_dir.is_dir():

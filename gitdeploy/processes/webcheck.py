@@ -58,7 +58,8 @@ def check_web(systemd: Systemd, app: str, running: list[units.Process],
     if not watched:
         return None
     names = {p: units.service_name(app, p) for p in watched}
-    pending = [_Watch(p, 0) for p in watched]
+    first = systemd.properties(list(names.values()), "NRestarts")
+    pending = [_Watch(p, _restarts(first.get(names[p], {}))) for p in watched]
     deadline = time.monotonic() + settings.timeout
     what = f"GET {settings.path} with 2xx/3xx" if settings.path else \
         "GET / with an HTTP response below 500"

@@ -11,7 +11,7 @@ from gitdeploy.appconfig.settings import HealthcheckSettings
 from gitdeploy.errors import GitdeployError
 from gitdeploy.model.states import GoLive, Reason
 from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
-from gitdeploy.processes.control import tail
+from gitdeploy.processes.control import log_mark, tail
 from gitdeploy.processes.webcheck import check_web
 from gitdeploy.release.failure import ReleaseFailure
 from gitdeploy.store.fsops import atomic_write, remove_file, swap_symlink
@@ -50,6 +50,7 @@ class Switch:
             return
         remove_file(self.server.layout.no_manager_said(self.app))  # a later loss is news
         failure: tuple[str | None, str] | None
+        mark = log_mark(self.server, systemd, self.app)  # lines after it are this release's
         try:
             running = apply(self.server, systemd, self.app, self.version)
         except GitdeployError as exc:
@@ -66,7 +67,7 @@ class Switch:
         self.log.warn(why)
         if process is not None:
             self.log.warn(f"last lines of {process}:")
-            for line in tail(self.server, systemd, self.app, process, 15):
+            for line in tail(self.server, systemd, self.app, process, 15, mark):
                 self.log.line(line)
         raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of v{self.version} "
                              "had already run: what it changed (migrations, data) stays applied")

@@ -255,6 +255,49 @@ def test_a_web_that_answers_then_exits_is_caught_by_the_settle_window(web: Web) 
     assert (v1["status"], v1["reason"]) == ("failed", "web check failed")
 
 
+def guarded_server(flag: Path, what: str) -> str:
+    """SERVER, but it fails at start while ``flag`` (a file outside the release) is gone."""
+    return (f"import os\nif not os.path.exists({str(flag)!r}):\n"
+            f"    raise RuntimeError({what!r})\n" + SERVER)
+
+
+def make_flag(web: Web) -> Path:
+    flag = Path(web.manager.home) / f"flag-{uuid.uuid4().hex[:8]}"
+    flag.write_text("up")
+    shutil.chown(flag, USER, USER)
+    return flag
+
+
+def crash_loop(web: Web, flag: Path) -> None:
+    """Take away the live web's flag and kill it: systemd restarts it, and it keeps failing."""
+    flag.unlink()
+    os.kill(int(pid_of(fetch(web.port))), signal.SIGKILL)
+
+    def restarts() -> int:
+        shown = web.manager.systemctl("show", "-p", "NRestarts", "gitdeploy-shop.web.1.service")
+        return int(shown.stdout.decode().strip().split("=")[1])
+
+    wait_for(lambda: restarts() >= 2, 30, what="web.1 to crash-loop")
+
+
+def test_rollback_out_of_a_crash_loop(web: Web) -> None:
+    flag = make_flag(web)
+    web.deploy("v-one")
+    web.deploy("v-two", **{"server.py": guarded_server(flag, "v2 lost its flag")})
+    crash_loop(web, flag)
+    result = web.gd("rollback", "-a", "shop", "v1", check=False)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said
+    assert "lost its flag" not in said
+    assert wait_for(lambda: fetch(web.port), 20, what="v1's code").startswith("v-one")
+    # a check that fails later shows its own run's lines, not the crash loop's before it
+    web.commit({"Procfile": "web: echo 'v4 cannot start' >&2; exit 1\n"})
+    result = web.push(check=False)
+    assert result.returncode == 1
+    assert "v4 cannot start" in result.stderr and "lost its flag" not in result.stderr
+    assert "Release v4 failed: web check failed — v3 is still live" in result.stderr
+
+
 def test_healthcheck_path(web: Web) -> None:
     result = web.deploy("v-one", **{"gitdeploy.yml": "healthcheck:\n  path: /ready\n"})
     assert "Released v1" in result.stderr
