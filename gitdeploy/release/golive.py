@@ -7,14 +7,20 @@ import os
 
 from gitdeploy import faults
 from gitdeploy.appconfig.procfile import Procfile
-from gitdeploy.appconfig.settings import HealthcheckSettings
+from gitdeploy.appconfig.settings import (
+    FILENAME,
+    HealthcheckSettings,
+    SettingsError,
+    parse_settings,
+)
 from gitdeploy.errors import GitdeployError
 from gitdeploy.model.states import GoLive, Reason
 from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
 from gitdeploy.processes.control import log_mark, tail
+from gitdeploy.processes.systemd import Systemd
 from gitdeploy.processes.webcheck import check_web
 from gitdeploy.release.failure import ReleaseFailure
-from gitdeploy.store.fsops import atomic_write, remove_file, swap_symlink
+from gitdeploy.store.fsops import atomic_write, read_regular_file, remove_file, swap_symlink
 from gitdeploy.store.live import current_version
 from gitdeploy.store.releaselog import ReleaseLog
 from gitdeploy.store.server import Server
@@ -49,28 +55,37 @@ class Switch:
             self._passed()
             return
         remove_file(self.server.layout.no_manager_said(self.app))  # a later loss is news
-        failure: tuple[str | None, str] | None
-        mark = log_mark(self.server, systemd, self.app)  # lines after it are this release's
-        try:
-            running = apply(self.server, systemd, self.app, self.version)
-        except GitdeployError as exc:
-            failure = (None, f"starting the processes failed: {exc}")
-        else:
-            if running:
-                self.log.header(f"Restarted {', '.join(p.name for p in running)}")
-            checked = check_web(systemd, self.app, running, healthcheck)
-            failure = (checked[0].name, checked[1]) if checked else None
+        failure = self._run_and_check(systemd, self.version, healthcheck)
         if failure is None:
             self._passed()
             return
-        process, why = failure
-        self.log.warn(why)
-        if process is not None:
-            self.log.warn(f"last lines of {process}:")
-            for line in tail(self.server, systemd, self.app, process, 15, mark):
-                self.log.line(line)
         raise ReleaseFailure(Reason.WEB_CHECK_FAILED, f"the release phase of v{self.version} "
                              "had already run: what it changed (migrations, data) stays applied")
+
+    def _run_and_check(self, systemd: Systemd, version: int, healthcheck: HealthcheckSettings,
+                       going_back: bool = False) -> str | None:
+        """(Re)start vN's processes and check its web: None, or why it failed (the process's
+        last lines, from this run only, are in the log)."""
+        mark = log_mark(self.server, systemd, self.app)  # lines after it are this run's
+        try:
+            running = apply(self.server, systemd, self.app, version)
+        except GitdeployError as exc:
+            why = f"starting the processes failed: {exc}"
+            self.log.warn(why)
+            return why
+        if going_back:
+            self.log.header(f"Went back to v{version}: its processes were restarted")
+        elif running:
+            self.log.header(f"Restarted {', '.join(p.name for p in running)}")
+        checked = check_web(systemd, self.app, running, healthcheck)
+        if checked is None:
+            return None
+        process, why = checked
+        self.log.warn(why)
+        self.log.warn(f"last lines of {process.name}:")
+        for line in tail(self.server, systemd, self.app, process.name, 15, mark):
+            self.log.line(line)
+        return why
 
     def _say_no_manager(self) -> None:
         """Once per app, and never when the operator turned systemd off: a pusher cannot
@@ -95,8 +110,9 @@ class Switch:
         faults.point("between-swaps")
         swap_symlink(layout.current(self.app), f"releases/v{version}")
 
-    def revert(self) -> None:
-        """Hand ``current`` back to the release before (or to none) and run its processes."""
+    def revert(self) -> str:
+        """Hand ``current`` back to the release before (or to none), run its processes and
+        check its web again. Returns what is live now, as a sentence."""
         previous = self.previous
         if previous is None:
             remove_file(self.server.layout.current(self.app))
@@ -104,15 +120,30 @@ class Switch:
         else:
             self._point_current_at(previous)
         systemd = manager()
+        if previous is None:
+            if systemd is not None:
+                self._stop_all(systemd)
+            return "no release is live"
         if systemd is None:
-            return
+            return f"v{previous} is still live"
+        failure = self._run_and_check(systemd, previous, self._healthcheck_of(previous),
+                                      going_back=True)
+        if failure is not None:
+            return f"v{previous} is live but its web check failed too: {failure}"
+        return f"v{previous} is still live"
+
+    def _stop_all(self, systemd: Systemd) -> None:
         try:
-            if previous is None:
-                stop_all(self.server, systemd, self.app)
-                self.log.header("Stopped the app's processes: no earlier release to go back to")
-            else:
-                apply(self.server, systemd, self.app, previous)
-                self.log.header(f"Went back to v{previous}: its processes were restarted")
+            stop_all(self.server, systemd, self.app)
         except GitdeployError as exc:
-            self.log.warn(f"going back to {f'v{previous}' if previous else 'nothing'}: "
-                          f"the processes could not be restarted: {exc}")
+            self.log.warn(f"stopping the app's processes failed: {exc}")
+        else:
+            self.log.header("Stopped the app's processes: no earlier release to go back to")
+
+    def _healthcheck_of(self, version: int) -> HealthcheckSettings:
+        """The web check vN went live with (its gitdeploy.yml; defaults if it has none)."""
+        directory = self.server.layout.release_dir(self.app, version)
+        try:
+            return parse_settings(read_regular_file(directory, FILENAME)).healthcheck
+        except (SettingsError, OSError):
+            return HealthcheckSettings()

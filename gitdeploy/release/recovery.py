@@ -57,16 +57,16 @@ def repair_dead_releases(server: Server, app: str) -> None:
                 append_log(server, release,
                            header(f"Released {release.name} (recorded after its worker died)"))
             else:
-                when = ""
+                when, now_live = "", live_message(server, app)
                 if live == release.version:  # live, never checked: hand `current` back
-                    hand_back(server, release)
+                    now_live = hand_back(server, release)
                     live = current_version(server, app)
                     when = " after going live, before its web check passed"
                 discard_release_files(server, app, release.version)
                 server.ledger.transition(app, release.version, Status.FAILED, Reason.INTERRUPTED)
                 append_log(server, release, header(
                     f"Release {release.name} failed: {Reason.INTERRUPTED} (its worker died"
-                    f"{when}) — {live_message(server, app)}"))
+                    f"{when}) — {now_live}"))
     for release in server.ledger.releases(app):
         if release.postdeploy_status == PostdeployStatus.RUNNING.value and not is_held(
                 layout.release_lock(app, release.version)):
@@ -91,9 +91,9 @@ def move_deploy_branch(server: Server, release: Release) -> str | None:
     return None
 
 
-def hand_back(server: Server, release: Release) -> None:
-    """Point `current` back at what was live before ``release`` went live (or at nothing)
-    and run that release's processes again."""
+def hand_back(server: Server, release: Release) -> str:
+    """Point `current` back at what was live before ``release`` went live (or at nothing),
+    run that release's processes again and check its web. Returns what is live now."""
     if release.golive is not None:
         previous = release.golive_previous
     else:  # recorded by an older gitdeploy: the newest succeeded release before it
@@ -105,7 +105,7 @@ def hand_back(server: Server, release: Release) -> None:
     try:
         switch = Switch(server, release.app, release.version, log)
         switch.previous = previous
-        switch.revert()
+        return switch.revert()
     finally:
         os.close(log.fd)
 

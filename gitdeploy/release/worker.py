@@ -195,13 +195,12 @@ class Worker:
     def _fail(self, reason: Reason, detail: str | None) -> None:
         if detail:
             self.log.warn(detail)
-        if self.switch.is_live():
-            self.switch.revert()
+        live = self.switch.revert() if self.switch.is_live() else \
+            live_message(self.server, self.app)
         discard_release_files(self.server, self.app, self.version)
         for suffix in ("build", "extract"):
             remove_tree(self.layout.tmp_dir(self.app) / f"{self.name}.{suffix}")
-        self.log.header(f"Release {self.name} failed: {reason} — "
-                        f"{live_message(self.server, self.app)}")
+        self.log.header(f"Release {self.name} failed: {reason} — {live}")
         release = self.ledger.release(self.app, self.version)
         if release is not None and not release.status.final:
             self.ledger.transition(self.app, self.version, Status.FAILED, reason)

@@ -395,3 +395,21 @@ def test_a_release_outlives_the_session_that_pushed_it(web: Web) -> None:
     assert page is not None and page.startswith("outlived")
     wait_for(lambda: web.manager.systemctl("is-active", worker, check=False).returncode != 0,
              what="the worker's unit to be collected")
+
+
+def test_going_back_to_a_release_whose_web_is_dead_says_so(web: Web) -> None:
+    flag = make_flag(web)
+    web.deploy("v-one", **{"server.py": guarded_server(flag, "v1 lost its flag"),
+                           "gitdeploy.yml": "healthcheck:\n  timeout: 10\n"})
+    crash_loop(web, flag)
+    web.commit({"Procfile": "web: echo 'v2 cannot start' >&2; exit 1\n"})
+    result = web.push(check=False)
+    assert result.returncode == 1
+    text = result.stderr
+    assert "Went back to v1" in text
+    assert "v1 is live but its web check failed too: web.1 exited instead of serving" in text
+    assert "v1 lost its flag" in text              # v1's own last lines
+    assert "still live" not in text
+    v2 = json.loads(web.gd("releases:info", "-a", "shop", "v2", "--json").stdout)
+    assert (v2["status"], v2["reason"]) == ("failed", "web check failed")
+    assert os.readlink(web.root / "apps/shop/current") == "releases/v1"
