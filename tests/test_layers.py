@@ -19,7 +19,7 @@ RANKS = {
     "errors": 0, "faults": 0, "resources": 0,
     "model": 1,
     "appconfig": 2,
-    "store": 3,
+    "store": 3, "sandbox": 3,
     "git": 4, "run": 4, "database": 4,
     "processes": 5,
     "release": 6,

@@ -24,10 +24,11 @@ class Account:
     home: str
 
 
-def server_environment(account: Account) -> dict[str, str]:
+def server_environment(account: Account, home: str | None = None) -> dict[str, str]:
     """The fixed base of every app command's environment: the same whoever pushed or ran
-    ``config:set`` and whatever their shell held."""
-    env = {"PATH": DEFAULT_PATH, "HOME": account.home or "/", "LANG": "C.UTF-8",
+    ``config:set`` and whatever their shell held. ``home``: HOME as app code sees it (its
+    release, /app, in a sandbox), else the account's."""
+    env = {"PATH": DEFAULT_PATH, "HOME": home or account.home or "/", "LANG": "C.UTF-8",
            "PYTHONUNBUFFERED": "1"}
     if account.name:
         env.update(USER=account.name, LOGNAME=account.name)
@@ -36,16 +37,19 @@ def server_environment(account: Account) -> dict[str, str]:
 
 def release_environment(
     config: Mapping[str, str], *, app: str, version: int, commit: str | None, account: Account,
+    home: str | None = None, data: str = "",
 ) -> dict[str, str]:
     """The environment of the release's commands and processes: the server's fixed base,
     then the app's config vars (which may set PATH or HOME), then gitdeploy's own variables
-    (which config cannot override)."""
-    env = server_environment(account)
+    (which config cannot override). ``home`` and ``data``: HOME and the data directory as
+    app code sees them."""
+    env = server_environment(account, home)
     env.update(config)
     env.update({
         "GITDEPLOY_APP": app,
         "GITDEPLOY_RELEASE": f"v{version}",
         "GITDEPLOY_COMMIT": commit or "",
+        "GITDEPLOY_DATA": data,
     })
     return env
 

@@ -64,7 +64,8 @@ def create_app(server: Server, app: str) -> None:
         raise UsageError(f"app {app!r} already exists")
     layout = server.layout
     for path in (layout.app_dir(app), layout.releases_dir(app), layout.slugs_dir(app),
-                 layout.logs_dir(app), layout.tmp_dir(app), layout.locks_dir(app)):
+                 layout.logs_dir(app), layout.tmp_dir(app), layout.locks_dir(app),
+                 layout.data_dir(app)):
         private_dir(path)
     if not (layout.repo(app) / "HEAD").exists():
         init_bare(layout.repo(app))

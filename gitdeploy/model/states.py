@@ -29,6 +29,7 @@ class Reason(StrEnum):
     DATABASE_LOCK_TIMED_OUT = "database lock timed out"
     SOURCE_UNAVAILABLE = "source release unavailable"
     INVALID_APP_CONFIG = "invalid app configuration"
+    SANDBOX_UNAVAILABLE = "sandbox unavailable"
 
 
 class PostdeployStatus(StrEnum):

@@ -3,6 +3,7 @@ scale, written if they changed, restarted; and removed when the app goes."""
 
 from __future__ import annotations
 
+import pwd
 from pathlib import Path
 
 from gitdeploy.appconfig.procfile import Procfile, parse_procfile
@@ -11,7 +12,9 @@ from gitdeploy.processes import units
 from gitdeploy.processes.ports import port_base
 from gitdeploy.processes.systemd import Systemd
 from gitdeploy.resources import unit_template
-from gitdeploy.store.fsops import read_regular_file
+from gitdeploy.sandbox import check
+from gitdeploy.sandbox.bwrap import Sandbox
+from gitdeploy.store.fsops import private_dir, read_regular_file
 from gitdeploy.store.server import Server
 
 NO_MANAGER = ("web processes were not started: no systemd user manager is reachable "
@@ -48,6 +51,35 @@ def log_dir(server: Server, app: str) -> Path:
     return server.layout.logs_dir(app) / "ps"
 
 
+def process_sandbox(server: Server, app: str) -> Sandbox | None:
+    """The sandbox the app's processes run in: the live release (``current``, resolved when
+    a process starts) at /app; None in the shared-trust mode. Fails closed."""
+    if not check.enabled():
+        return None
+    problem = check.problem()
+    if problem is not None:
+        raise GitdeployError(problem)
+    data = private_dir(server.layout.data_dir(app))
+    return Sandbox(files=server.layout.current(app), data=data)
+
+
+def unit_user(server: Server, systemd: Systemd) -> str | None:
+    """Under the system manager, app processes run as the owner of the server root, never
+    as root; user units run as their manager's user."""
+    if systemd.scope != "system":
+        return None
+    owner = server.root.stat().st_uid
+    if owner == 0:
+        raise GitdeployError(
+            f"app processes never run as root: system units run them as the owner of "
+            f"{server.root}, which is root; give it to the deploy user "
+            f"(chown -R DEPLOY_USER {server.root}) or use user units")
+    try:
+        return pwd.getpwuid(owner).pw_name
+    except KeyError:
+        return str(owner)
+
+
 def render(server: Server, systemd: Systemd, app: str,
            wanted: list[units.Process]) -> list[units.UnitFile]:
     target_dir = None if systemd.journald() else log_dir(server, app)
@@ -57,6 +89,7 @@ def render(server: Server, systemd: Systemd, app: str,
         app, wanted, workdir=server.layout.current(app), env_file=server.layout.current_env(app),
         log_dir=target_dir, service_template=unit_template("process.service.in"),
         target_template=unit_template("app.target.in"),
+        sandbox=process_sandbox(server, app), user=unit_user(server, systemd),
     )
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitdeploy.sandbox.bwrap import Sandbox
+
 DEFAULT_SCALE = 1
 STOP_TIMEOUT = 30
 MAX_SCALE = 50
@@ -87,14 +89,20 @@ def escape_path(path: Path | str) -> str:
     return text.replace("%", "%%")
 
 
-def exec_start(process: Process, env_binary: str = "/usr/bin/env") -> str:
-    """``env PORT=.. DYNO=.. /bin/sh -c "CMD"``: env sets them after EnvironmentFile= would
-    have overridden an Environment= line."""
+def exec_start(process: Process, sandbox: Sandbox | None = None,
+               env_binary: str = "/usr/bin/env") -> str:
+    """``env PORT=.. DYNO=.. /bin/sh -c "CMD"`` in the app's sandbox: env sets them after
+    EnvironmentFile= would have overridden an Environment= line. Under systemd the sandbox
+    does not die with its parent: systemd stops the unit itself, SIGTERM to every process
+    of its cgroup, the app inside the sandbox included."""
     assignments = [f"DYNO={process.name}"]
     if process.port is not None:
         assignments.insert(0, f"PORT={process.port}")
-    return " ".join([env_binary, *assignments, "/bin/sh", "-c",
-                     escape_exec_argument(process.command)])
+    argv = [env_binary, *assignments, "/bin/sh", "-c", process.command]
+    if sandbox is not None:
+        argv = sandbox.argv(argv, die_with_parent=False)
+        argv[0] = "/usr/bin/bwrap"
+    return " ".join(escape_exec_argument(arg) for arg in argv)
 
 
 def _fill(template: str, values: Mapping[str, str]) -> str:
@@ -112,8 +120,12 @@ def render(
     log_dir: Path | None,
     service_template: str,
     target_template: str,
+    sandbox: Sandbox | None = None,
+    user: str | None = None,
 ) -> list[UnitFile]:
-    """The app's unit files; output to ``log_dir/TYPE.N.log``, or to the journal if None."""
+    """The app's unit files; output to ``log_dir/TYPE.N.log``, or to the journal if None.
+    ``sandbox``: where the commands run (None: the shared-trust mode); ``user``: the account
+    they run as under the system manager (User=)."""
     target = target_name(app)
     units = []
     for process in plan:
@@ -128,7 +140,8 @@ def render(
             "TARGET": target,
             "WORKDIR": escape_path(workdir),
             "ENVFILE": escape_path(env_file),
-            "EXEC": exec_start(process),
+            "EXEC": exec_start(process, sandbox),
+            "USER": f"User={user}" if user else "",
             "STOP_TIMEOUT": str(STOP_TIMEOUT),
             "OUTPUT": output,
             "SYSLOG_ID": f"gitdeploy-{app}.{process.name}",

@@ -10,6 +10,7 @@ from gitdeploy.database import schemadiff
 from gitdeploy.model.states import Reason
 from gitdeploy.release.failure import ReleaseFailure
 from gitdeploy.run.runner import run_command
+from gitdeploy.sandbox.bwrap import Sandbox
 from gitdeploy.store.live import current_version
 from gitdeploy.store.oplog import Log
 from gitdeploy.store.releaselog import ReleaseLog
@@ -18,7 +19,7 @@ from gitdeploy.store.server import Server
 
 def run_release_phase(server: Server, app: str, version: int, procfile: Procfile,
                       settings: ReleaseSettings, config: dict[str, str], env: dict[str, str],
-                      log: ReleaseLog, oplog: Log) -> None:
+                      sandbox: Sandbox, log: ReleaseLog, oplog: Log) -> None:
     command = procfile.release
     if command is None:
         return
@@ -36,7 +37,7 @@ def run_release_phase(server: Server, app: str, version: int, procfile: Procfile
     log.header(f"Running release command: {command}")
     try:
         result = run_command(
-            command, cwd=server.layout.release_dir(app, version), env=env,
+            command, sandbox=sandbox, env=env,
             timeout=settings.timeout, kill_grace=settings.kill_grace, on_line=log.line,
         )
     finally:

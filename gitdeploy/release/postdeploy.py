@@ -10,6 +10,7 @@ import signal
 from gitdeploy.appconfig.settings import AppSettings
 from gitdeploy.model.states import PostdeployStatus
 from gitdeploy.run.runner import run_command
+from gitdeploy.sandbox.bwrap import Sandbox
 from gitdeploy.store.locks import FileLock
 from gitdeploy.store.mirror import touch_log
 from gitdeploy.store.oplog import Log
@@ -18,8 +19,8 @@ from gitdeploy.store.server import Server
 
 
 def run_postdeploy(server: Server, app: str, version: int, command: str,
-                   settings: AppSettings, env: dict[str, str], log: ReleaseLog,
-                   oplog: Log) -> None:
+                   settings: AppSettings, env: dict[str, str], sandbox: Sandbox,
+                   log: ReleaseLog, oplog: Log) -> None:
     name = f"v{version}"
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, frame: stop.append(signum))
@@ -42,7 +43,7 @@ def run_postdeploy(server: Server, app: str, version: int, command: str,
         else:
             log.header(f"Running postdeploy command: {command}")
             result = run_command(
-                command, cwd=server.layout.release_dir(app, version), env=env,
+                command, sandbox=sandbox, env=env,
                 timeout=settings.postdeploy.timeout, kill_grace=settings.release.kill_grace,
                 on_line=log.line, cancelled=lambda: bool(stop))
             status = (PostdeployStatus.CANCELLED if result.cancelled

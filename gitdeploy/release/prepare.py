@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitdeploy.appconfig.configvars import ConfigChange
-from gitdeploy.appconfig.environment import release_environment
 from gitdeploy.appconfig.masking import Masker
 from gitdeploy.appconfig.procfile import Procfile, ProcfileError, parse_procfile
 from gitdeploy.appconfig.settings import FILENAME, AppSettings, SettingsError, parse_settings
@@ -19,6 +18,7 @@ from gitdeploy.model.release import Release
 from gitdeploy.model.states import Reason, Status
 from gitdeploy.release import materialize
 from gitdeploy.release.failure import ReleaseFailure
+from gitdeploy.release.sandboxing import app_environment, sandbox_for
 from gitdeploy.release.slug import create_slug, extract_slug, share_slug
 from gitdeploy.run.runner import run_command
 from gitdeploy.store.fsops import read_regular_file, remove_tree
@@ -40,7 +40,9 @@ class Preparer:
     """Makes releases/vN for one release. ``slug_commit`` is set when the slug is the
     commit's files alone, to be packed later (even if the release then fails)."""
 
-    def __init__(self, server: Server, release: Release, log: ReleaseLog, oplog: Log) -> None:
+    def __init__(self, server: Server, release: Release, log: ReleaseLog, oplog: Log,
+                 sandboxed: bool) -> None:
+        self.sandboxed = sandboxed
         self.server = server
         self.layout = server.layout
         self.ledger = server.ledger
@@ -101,9 +103,12 @@ class Preparer:
         if settings.build:
             self.log.header(f"Running build command: {settings.build}")
             self.log.masker = Masker(config)
-            env = release_environment(config, app=self.app, version=self.version, commit=sha,
-                                      account=self.server.account)
-            result = run_command(settings.build, cwd=build_dir, env=env,
+            env = app_environment(self.layout, config, app=self.app, version=self.version,
+                                  commit=sha, account=self.server.account,
+                                  enabled=self.sandboxed)
+            sandbox = sandbox_for(self.layout, self.app, build_dir, enabled=self.sandboxed,
+                                  writable=True)  # its own new release, no file shared
+            result = run_command(settings.build, sandbox=sandbox, env=env,
                                  timeout=settings.release.timeout,
                                  kill_grace=settings.release.kill_grace, on_line=self.log.line)
             if not result.ok:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from gitdeploy import faults
-from gitdeploy.appconfig.environment import release_environment, render_env_file
+from gitdeploy.appconfig.environment import render_env_file
 from gitdeploy.appconfig.masking import Masker
 from gitdeploy.appconfig.settings import AppSettings
 from gitdeploy.errors import EXIT_FAILED, EXIT_OK, GitdeployError
@@ -31,7 +31,9 @@ from gitdeploy.release.recovery import (
     move_deploy_branch,
     repair_dead_releases,
 )
+from gitdeploy.release.sandboxing import app_environment, require_sandbox, sandbox_for
 from gitdeploy.release.slug import slug_from_commit
+from gitdeploy.sandbox.bwrap import Sandbox
 from gitdeploy.store import oplog
 from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
 from gitdeploy.store.live import live_message, worker_alive
@@ -62,7 +64,8 @@ class Worker:
         self.started = time.monotonic()
         self.switch = Switch(server, app, version, self.log)
         self.oplog = oplog.bind(app=app, version=version)
-        self.postdeploy: tuple[str, AppSettings, dict[str, str]] | None = None
+        self.postdeploy: tuple[str, AppSettings, dict[str, str], Sandbox] | None = None
+        self.sandboxed = True
         self.slug_commit: str | None = None
 
     # --- the whole run -----------------------------------------------------------------
@@ -127,17 +130,23 @@ class Worker:
         repair_dead_releases(self.server, self.app)
 
     def _execute(self) -> None:
+        self.sandboxed = require_sandbox(self.log)  # before any app code runs
         self._to(Status.BUILDING)
         prepared = self._prepare()
         self.log.masker = Masker(prepared.config)
         oplog.set_masker(self.log.masker)
         self.ledger.update(self.app, self.version, config=prepared.config, commit=prepared.commit)
-        env = release_environment(prepared.config, app=self.app, version=self.version,
-                                  commit=prepared.commit, account=self.server.account)
+        env = app_environment(self.layout, prepared.config, app=self.app, version=self.version,
+                              commit=prepared.commit, account=self.server.account,
+                              enabled=self.sandboxed)
         atomic_write(self.layout.env_file(self.app, self.version), render_env_file(env))
         self._to(Status.RELEASING)
+        sandbox = sandbox_for(self.layout, self.app, self.layout.release_dir(self.app,
+                                                                            self.version),
+                              enabled=self.sandboxed)
         run_release_phase(self.server, self.app, self.version, prepared.procfile,
-                          prepared.settings.release, prepared.config, env, self.log, self.oplog)
+                          prepared.settings.release, prepared.config, env, sandbox, self.log,
+                          self.oplog)
         self._flush()
         self.switch.go_live(prepared.procfile, prepared.settings.healthcheck)
         command = prepared.procfile.postdeploy
@@ -147,7 +156,7 @@ class Worker:
             self.log.header(f"Postdeploy starts now, in the background: {command}")
             self.log.line(f"follow it: gitdeploy releases:output -a {self.app} {self.name} "
                           "--follow")
-            self.postdeploy = (command, prepared.settings, env)
+            self.postdeploy = (command, prepared.settings, env, sandbox)
         self._succeed()
         try:
             pruned = prune(self.server, self.app, prepared.settings.keep_releases)
@@ -173,7 +182,7 @@ class Worker:
 
     def _prepare(self) -> Prepared:
         """releases/vN, built or reused (prepare.py)."""
-        preparer = Preparer(self.server, self.release, self.log, self.oplog)
+        preparer = Preparer(self.server, self.release, self.log, self.oplog, self.sandboxed)
         try:
             return preparer.prepare()
         finally:

@@ -1,3 +1,3 @@
-"""Running a user's command (a build, the release command, postdeploy): ``runner`` streams
-its lines with a timeout and kills its whole process tree; ``guard`` is the small process
-that contains it. An adapter: imports appconfig, model and below."""
+"""Running a user's command (a build, the release command, postdeploy): ``runner`` starts it
+in the app's sandbox, streams its lines with a timeout and stops everything it started. An
+adapter: imports appconfig, model, sandbox and below."""

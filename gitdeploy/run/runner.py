@@ -1,23 +1,28 @@
-"""Runs the user's commands (the only shell in gitdeploy: ``/bin/sh -c CMD``) under the guard.
+"""Runs the user's commands (the only shell in gitdeploy: ``/bin/sh -c CMD``), each in the
+app's sandbox.
 
 Output is read from one pipe (stdout and stderr merged, as on Heroku), split into lines and
-handed to ``on_line`` as it arrives; the command runs in its own session and process group,
-with a timeout after which the guard terminates everything it started.
+handed to ``on_line`` as it arrives. The sandbox contains the command: it has its own process
+namespace, so when the command exits every process it started (background jobs, daemons
+that ``setsid()`` away) ends with it, and it dies with the worker (``--die-with-parent``).
+On a timeout every process in it gets SIGTERM, then the sandbox is killed after the grace
+time. In the shared-trust mode (no sandbox) only the command's process group is reached.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import select
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from gitdeploy.run.lines import LineSplitter
+from gitdeploy.sandbox.bwrap import Sandbox
 
 DRAIN_AFTER_EXIT = 2.0
 
@@ -51,47 +56,105 @@ class RunResult:
         return f"could not run ({self.error})"
 
 
-GUARD = str(Path(__file__).with_name("guard.py"))
+class _Sandboxed:
+    """The running sandbox, known from bubblewrap's status reports (JSON lines on a pipe):
+    its first process and its pid namespace, then the command's exit code."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+        self.text = b""
+        self.namespace: int | None = None
+        self.exit_code: int | None = None
+
+    def read(self) -> None:
+        if self.fd is None:
+            return
+        while select.select([self.fd], [], [], 0)[0]:
+            data = os.read(self.fd, 4096)
+            if not data:
+                break
+            self.text += data
+        for line in self.text.decode(errors="replace").splitlines():
+            try:
+                report = json.loads(line)
+            except ValueError:
+                continue
+            self.namespace = report.get("pid-namespace", self.namespace)
+            self.exit_code = report.get("exit-code", self.exit_code)
+
+    def wait_empty(self, seconds: float = 5) -> None:
+        """Until the kernel has ended every process of the sandbox (it SIGKILLs them when
+        the sandbox's first process exits; they go a moment later)."""
+        deadline = time.monotonic() + seconds
+        while self.namespace is not None and self.processes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def processes(self) -> list[int]:
+        """Every living process in the sandbox's pid namespace (not the zombies that wait
+        for whoever reaps them)."""
+        found = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                try:
+                    if os.stat(f"/proc/{name}/ns/pid").st_ino != self.namespace:
+                        continue
+                    with open(f"/proc/{name}/stat", "rb") as handle:
+                        state = handle.read().rpartition(b")")[2].split()[0]
+                except (OSError, IndexError):
+                    continue
+                if state not in (b"Z", b"X"):
+                    found.append(int(name))
+        return found
 
 
-def guard_argv(command: str, *, kill_grace: float, status_fd: int) -> list[str]:
-    """The guard runs as a script without ``site`` (-S): it needs only the standard library,
-    and skipping site-packages and the editable-install finder saves ~10 ms per command."""
-    return [
-        sys.executable, "-I", "-S", GUARD,
-        f"{kill_grace:g}", str(os.getpid()), str(status_fd), "--", "/bin/sh", "-c", command,
-    ]
+def _terminate(proc: subprocess.Popen[bytes], box: _Sandboxed) -> None:
+    """SIGTERM to every process of the command (the sandbox's, else its process group)."""
+    box.read()
+    pids = box.processes() if box.namespace is not None else []
+    if box.fd is None:
+        _signal_group(proc.pid, signal.SIGTERM)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pid, sig)
 
 
 def run_command(
     command: str,
     *,
-    cwd: Path,
+    sandbox: Sandbox,
     env: Mapping[str, str],
     timeout: float,
     kill_grace: float,
     on_line: Callable[[str], None],
     cancelled: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Run ``command`` to its end, its timeout or until ``cancelled()``; every output line
-    goes to on_line."""
+    """Run ``command`` in ``sandbox`` to its end, its timeout or until ``cancelled()``; every
+    output line goes to on_line."""
     started = time.monotonic()
     out_r, out_w = os.pipe()
-    status_r, status_w = os.pipe()
+    status_r, status_w = os.pipe() if sandbox.enabled else (None, None)
     try:
         proc = subprocess.Popen(
-            guard_argv(command, kill_grace=kill_grace, status_fd=status_w),
-            stdin=subprocess.DEVNULL,
-            stdout=out_w,
-            stderr=out_w,
-            cwd=cwd,
-            env=dict(env),
-            start_new_session=True,
-            pass_fds=(status_w,),
+            sandbox.argv(["/bin/sh", "-c", command], status_fd=status_w),
+            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=sandbox.host_cwd,
+            env=dict(env), start_new_session=True,
+            pass_fds=() if status_w is None else (status_w,),
         )
+    except OSError as exc:
+        for fd in (out_r, status_r):
+            if fd is not None:
+                os.close(fd)
+        return RunResult(None, None, False, str(exc), time.monotonic() - started)
     finally:
-        os.close(out_w)
-        os.close(status_w)
+        for fd in (out_w, status_w):
+            if fd is not None:
+                os.close(fd)
+    box = _Sandboxed(status_r)
     splitter = LineSplitter()
     deadline = started + timeout
     timed_out = stopped = False
@@ -104,15 +167,16 @@ def run_command(
             now = time.monotonic()
             if hard_deadline is None and (now >= deadline or (cancelled and cancelled())):
                 timed_out, stopped = now >= deadline, not now >= deadline
-                proc.send_signal(signal.SIGTERM)
-                hard_deadline = now + kill_grace + 5
+                _terminate(proc, box)
+                hard_deadline = now + kill_grace
             if hard_deadline is not None and now >= hard_deadline and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)  # the guard itself is stuck: last resort
+                proc.kill()  # the sandbox and all in it (or the shell) go at once
+                _signal_group(proc.pid, signal.SIGKILL)
             if exited_at is None and proc.poll() is not None:
                 exited_at = now
             if exited_at is not None and now - exited_at > DRAIN_AFTER_EXIT:
-                break
-            wait = max(0.0, min(deadline - now, 0.5)) if hard_deadline is None else 0.5
+                break  # unsandboxed: a daemon of the command holds the pipe
+            wait = max(0.0, min(deadline - now, 0.5)) if hard_deadline is None else 0.2
             if poller.poll(wait * 1000):
                 data = os.read(out_r, 65536)
                 if not data:
@@ -121,16 +185,20 @@ def run_command(
                     on_line(line)
         for line in splitter.flush():
             on_line(line)
-        proc.wait()
-        report = os.read(status_r, 4096).decode(errors="replace")
+        code = proc.wait()
+        box.read()
+        box.wait_empty()
     finally:
         os.close(out_r)
-        os.close(status_r)
+        if status_r is not None:
+            os.close(status_r)
+        if not sandbox.enabled:
+            _signal_group(proc.pid, signal.SIGKILL)  # what is left of its process group
     seconds = time.monotonic() - started
-    kind, _, value = report.partition(" ")
-    if kind == "exit":
-        return RunResult(int(value), None, timed_out, None, seconds, stopped)
-    if kind == "signal":
-        return RunResult(None, int(value), timed_out, None, seconds, stopped)
-    return RunResult(None, None, timed_out, value or "no status from the guard", seconds,
-                     stopped)
+    if box.exit_code is not None:
+        code = box.exit_code
+    if code < 0:
+        return RunResult(None, -code, timed_out, None, seconds, stopped)
+    if sandbox.enabled and 128 < code <= 128 + 64:  # the sandbox's init reports 128 + N
+        return RunResult(None, code - 128, timed_out, None, seconds, stopped)
+    return RunResult(code, None, timed_out, None, seconds, stopped)

@@ -49,6 +49,10 @@ class Layout:
         """Symlink to the live release's env file: what systemd's EnvironmentFile= reads."""
         return self.app_dir(app) / "current.env"
 
+    def data_dir(self, app: str) -> Path:
+        """The app's persistent directory (uploads, SQLite files): /data in its sandbox."""
+        return self.app_dir(app) / "data"
+
     def releases_dir(self, app: str) -> Path:
         return self.app_dir(app) / "releases"
 

@@ -1,4 +1,4 @@
-"""The runner and its guard, with real processes."""
+"""The runner in the app's sandbox (bubblewrap), with real processes."""
 
 from __future__ import annotations
 
@@ -9,15 +9,28 @@ from pathlib import Path
 import pytest
 
 from gitdeploy.run.runner import run_command
+from gitdeploy.sandbox.bwrap import Sandbox
 
 ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
 
 
-def run(command: str, tmp_path: Path, timeout: float = 20, grace: float = 1) -> tuple:
+def box(tmp_path: Path, enabled: bool = True) -> Sandbox:
+    for name in ("app", "data"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return Sandbox(files=tmp_path / "app", data=tmp_path / "data", enabled=enabled)
+
+
+def run(command: str, tmp_path: Path, timeout: float = 20, grace: float = 1,
+        enabled: bool = True) -> tuple:
     lines: list[str] = []
-    result = run_command(command, cwd=tmp_path, env=ENV, timeout=timeout, kill_grace=grace,
-                         on_line=lines.append)
+    result = run_command(command, sandbox=box(tmp_path, enabled), env=ENV, timeout=timeout,
+                         kill_grace=grace, on_line=lines.append)
     return result, lines
+
+
+def running(command_line: str) -> list[int]:
+    return [int(pid) for pid in os.listdir("/proc")
+            if pid.isdigit() and _cmdline(int(pid)) == command_line]
 
 
 def alive(pid: int) -> bool:
@@ -57,25 +70,29 @@ def test_outcomes(tmp_path: Path, command: str, exit_code: int | None, signal: i
 def test_output_merged_in_order_and_cwd_env(tmp_path: Path) -> None:
     result, lines = run("echo out; echo err >&2; pwd; echo $PATH", tmp_path)
     assert result.ok
-    assert lines == ["out", "err", str(tmp_path), ENV["PATH"]]
+    assert lines == ["out", "err", "/app", ENV["PATH"]]
 
 
-def test_the_app_cannot_shadow_the_guard(tmp_path: Path) -> None:
-    (tmp_path / "gitdeploy").mkdir()
-    (tmp_path / "gitdeploy" / "__init__.py").write_text("raise SystemExit('shadowed')")
-    lines: list[str] = []
-    result = run_command("echo fine", cwd=tmp_path, env={**ENV, "PYTHONPATH": str(tmp_path)},
-                         timeout=10, kill_grace=1, on_line=lines.append)
-    assert result.ok and lines == ["fine"]
+def test_without_a_sandbox_it_runs_in_the_release_on_the_host(tmp_path: Path) -> None:
+    """The operator's shared-trust mode: the same command, on the host."""
+    result, lines = run("pwd; test -d /proc/1 && echo host", tmp_path, enabled=False)
+    assert result.ok and lines == [str(tmp_path / "app"), "host"]
+    assert run("kill -TERM $$", tmp_path, enabled=False)[0].signal == 15
 
 
-def test_timeout_kills_what_ignores_term(tmp_path: Path) -> None:
+def test_timeout_stops_what_it_started_and_kills_what_ignores_term(tmp_path: Path) -> None:
     started = time.monotonic()
-    result, _ = run(f"trap '' TERM; (trap '' TERM; sleep 100) & echo $! > {tmp_path}/pid; wait",
-                    tmp_path, timeout=1, grace=1)
+    result, _ = run("trap '' TERM; (trap '' TERM; sleep 1001) & wait", tmp_path, timeout=1,
+                    grace=1)
     assert result.timed_out and not result.ok and result.describe() == "timed out"
     assert time.monotonic() - started < 6
-    assert wait_dead(int((tmp_path / "pid").read_text()))
+    assert running("sleep 1001") == []
+
+
+def test_timeout_sends_sigterm_first(tmp_path: Path) -> None:
+    result, lines = run("trap 'echo got TERM; exit 0' TERM; sleep 100 & wait", tmp_path,
+                        timeout=1, grace=5)
+    assert result.timed_out and "got TERM" in lines
 
 
 @pytest.mark.parametrize(
@@ -90,7 +107,7 @@ def test_timeout_kills_what_ignores_term(tmp_path: Path) -> None:
 def test_nothing_outlives_the_command(tmp_path: Path, leftover: str) -> None:
     result, _ = run(f"{leftover.replace('100', '101')}\necho started", tmp_path, timeout=10)
     assert result.ok
-    assert os.popen("pgrep -f '^sleep 101$'").read() == ""
+    assert running("sleep 101") == []
 
 
 def test_daemon_holding_the_pipe_does_not_hang_the_reader(tmp_path: Path) -> None:
@@ -108,19 +125,17 @@ def test_a_megabyte_line_streams(tmp_path: Path) -> None:
 
 
 def test_a_background_process_started_on_the_way_out_is_stopped_at_once(tmp_path: Path) -> None:
-    """A process that appears after the guard's first round of SIGTERM (here: started by a
-    subshell that ignored the signal; in the wild, `(sleep N &)` racing the command's end)
-    must be terminated too, not waited for until the grace time ends (or missed)."""
+    """A process that appears as the command ends (here: started by a subshell that ignored
+    SIGTERM; in the wild, `(sleep N &)` racing the command's end) must be stopped too, not
+    waited for until the grace time ends (or missed)."""
     for attempt in range(3):
         marker = f"{4240 + attempt}"
         started = time.monotonic()
         late = f"trap '' TERM; sleep 0.5; trap - TERM; sleep {marker} &"
         result, lines = run(f"sh -c \"{late}\" & echo started", tmp_path, grace=30)
         assert result.ok and lines == ["started"]
-        assert time.monotonic() - started < 15, "the guard waited out the grace time"
-        leftovers = [pid for pid in os.listdir("/proc") if pid.isdigit()
-                     and _cmdline(int(pid)) == f"sleep {marker}"]
-        assert leftovers == []
+        assert time.monotonic() - started < 15, "the runner waited out the grace time"
+        assert running(f"sleep {marker}") == []
 
 
 def _cmdline(pid: int) -> str:

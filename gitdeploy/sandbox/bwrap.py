@@ -1,0 +1,78 @@
+"""The sandbox's view, as a bubblewrap command line. Values in, argv out."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP = "/app"
+DATA = "/data"
+# Read-only from the host, when present: the system, and the sockets an app may reach
+# (PostgreSQL's; systemd-resolved's, where /etc/resolv.conf points at it).
+SYSTEM_DIRS = ("/usr", "/etc")
+TRY_DIRS = ("/run/postgresql", "/run/systemd/resolve")
+TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+def _top_level() -> list[str]:
+    """/bin, /lib, ... as the host has them: symlinks into /usr (merged /usr), or
+    directories bound read-only."""
+    args: list[str] = []
+    for path in TOP_LEVEL:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What one run of app code sees: ``files`` at /app (read-only unless ``writable``: the
+    build's own new release), ``data`` at /data. ``enabled`` False is the operator's
+    shared-trust mode: the command runs on the host, in ``files``."""
+
+    files: Path
+    data: Path
+    writable: bool = False
+    enabled: bool = True
+
+    @property
+    def workdir(self) -> str:
+        """The command's working directory and ``HOME``, as the command sees it."""
+        return APP if self.enabled else str(self.files)
+
+    @property
+    def data_dir(self) -> str:
+        return DATA if self.enabled else str(self.data)
+
+    @property
+    def host_cwd(self) -> Path:
+        """Where the sandbox is started from on the host (inside, it changes to /app)."""
+        return Path("/") if self.enabled else self.files
+
+    def argv(self, command: list[str], *, status_fd: int | None = None,
+             die_with_parent: bool = True) -> list[str]:
+        """``command`` inside the sandbox. ``die_with_parent``: the whole sandbox is killed
+        when its starter dies (a worker killed with kill -9); not under systemd, which
+        stops a unit itself and must reach the app with SIGTERM first."""
+        if not self.enabled:
+            return command
+        args = ["bwrap", "--unshare-all", "--share-net", "--new-session"]
+        if die_with_parent:
+            args.append("--die-with-parent")
+        if os.geteuid() == 0:  # root keeps its capabilities in bwrap unless told
+            args += ["--cap-drop", "ALL"]
+        for path in SYSTEM_DIRS:
+            args += ["--ro-bind", path, path]
+        args += _top_level()
+        for path in TRY_DIRS:
+            args += ["--ro-bind-try", path, path]
+        args += ["--symlink", "../run", "/var/run", "--proc", "/proc", "--dev", "/dev",
+                 "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--dir", "/var/tmp",
+                 "--bind" if self.writable else "--ro-bind", str(self.files), APP,
+                 "--bind", str(self.data), DATA, "--chdir", APP]
+        if status_fd is not None:
+            args += ["--json-status-fd", str(status_fd)]
+        return [*args, "--", *command]
