@@ -1,8 +1,9 @@
 """A real, throwaway PostgreSQL 15 server for integration tests.
 
-The server listens only on a Unix socket in its own temp dir (no TCP), runs as the ``postgres``
-OS user (initdb/pg_ctl refuse root) and is made reachable by every OS user: the temp dir and
-the socket dir are 0755, the socket itself keeps the default 0777.
+The server listens on a Unix socket in Debian's socket directory, ``/run/postgresql`` (its file
+name carries the server's own port, so it sits beside any other server's), where app code in
+its sandbox reaches it as on a real server, and on TCP at 127.0.0.1. It runs as the
+``postgres`` OS user (initdb/pg_ctl refuse root) and every OS user can reach it.
 
 Authentication (``pg_hba.conf``, local connections only):
 
@@ -29,7 +30,9 @@ from tests.support import unavailable
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PASSWORD_GROUP = "password_login"
-_HBA = f"local all +{PASSWORD_GROUP} scram-sha-256\nlocal all all trust\n"
+_HBA = (f"local all +{PASSWORD_GROUP} scram-sha-256\nlocal all all trust\n"
+        f"host all +{PASSWORD_GROUP} 127.0.0.1/32 scram-sha-256\nhost all all 127.0.0.1/32 trust\n")
+SOCKET_DIR = "/run/postgresql"  # Debian's, and what the app sandbox shows
 _TIMEOUT = 60  # seconds, for any single subprocess
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
@@ -92,6 +95,12 @@ class PgServer:
             auth += ":" + quote(password, safe="")
         host = quote(self.sockdir, safe="/")
         return f"postgresql://{auth}@/{quote(db, safe='')}?host={host}&port={self.port}"
+
+    def tcp_url(self, db: str, user: str = "postgres", password: str | None = None) -> str:
+        auth = quote(user, safe="")
+        if password is not None:
+            auth += ":" + quote(password, safe="")
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{quote(db, safe='')}"
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Run SQL as the superuser and return stdout, unaligned and tuples-only (-A -t).
@@ -160,24 +169,26 @@ def start_pg_server(base_dir: str | None = None) -> PgServer:
     server = PgServer(
         root=root,
         datadir=os.path.join(root, "data"),
-        sockdir=os.path.join(root, "sock"),
+        sockdir=SOCKET_DIR,
         port=_free_port(),
         logfile=os.path.join(root, "postgres.log"),
     )
     try:
         if len(f"{server.sockdir}/.s.PGSQL.{server.port}") > _MAX_SOCKET_PATH:
             raise ValueError(f"socket path under {server.sockdir} exceeds the Unix limit")
-        os.mkdir(server.sockdir)
-        for path in (root, server.sockdir):
-            os.chown(path, pg_user.pw_uid, pg_user.pw_gid)
-            os.chmod(path, 0o755)
+        os.chown(root, pg_user.pw_uid, pg_user.pw_gid)
+        os.chmod(root, 0o755)
+        if not os.path.isdir(SOCKET_DIR):  # as the package makes it, where it did not
+            os.mkdir(SOCKET_DIR)
+            os.chown(SOCKET_DIR, pg_user.pw_uid, pg_user.pw_gid)
+            os.chmod(SOCKET_DIR, 0o2775)
         initdb = [str(PG_BIN / "initdb"), "-D", server.datadir, "-U", "postgres"]
         _as_postgres([*initdb, "-A", "trust", "-E", "UTF8", "--locale=C", "-N"], cwd=root)
         # Settings go into the config files rather than `pg_ctl -o`, which goes through a shell.
         sockdir_value = quote_literal(server.sockdir)
         conf = (
             f"\nport = {server.port}\nunix_socket_directories = {sockdir_value}\n"
-            "listen_addresses = ''\nfsync = off\nsynchronous_commit = off\n"
+            "listen_addresses = '127.0.0.1'\nfsync = off\nsynchronous_commit = off\n"
             "full_page_writes = off\n"
         )
         with open(os.path.join(server.datadir, "postgresql.conf"), "a") as f:
