@@ -1,0 +1,203 @@
+"""App code in its sandbox: what a release command of app ``blog`` must not reach (another
+app, the server, the live release, other processes) and what a legitimate app still does.
+
+Each hostile case is a real push whose release command tries it; it reports what it saw
+through its data directory, the only host directory it has besides its release.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.gd import AppRepo, Server, wait_for
+from tests.support.pg import PgServer, start_pg_server
+
+MakeApp = Callable[..., AppRepo]
+SECRET = "shop-secret-7f3a9c"
+
+
+@pytest.fixture
+def shop(make_app: MakeApp, server: Server) -> AppRepo:
+    """Another tenant, live, with a secret."""
+    repo = make_app("shop", {"Procfile": "release: echo shop migrated\n", "data.txt": "shop\n"})
+    server.gd("config:set", "-a", "shop", f"SECRET_TOKEN={SECRET}")
+    repo.push()
+    server.wait_idle("shop")
+    return repo
+
+
+def attempt(make_app: MakeApp, server: Server, command: str,
+            files: dict[str, str] | None = None) -> tuple[str, str]:
+    """Push ``blog`` with ``command`` as its release command: (its log, what it wrote to
+    $GITDEPLOY_DATA/seen)."""
+    repo = make_app("blog", {"Procfile": f"release: {command}\n", **(files or {})})
+    repo.push(check=False)
+    server.wait_idle("blog")
+    seen = server.root / "apps/blog/data/seen"
+    return server.log("blog", 1), seen.read_text() if seen.exists() else ""
+
+
+def paths_of_shop(server: Server) -> list[Path]:
+    shop = server.root / "apps/shop"
+    return [shop / "current.env", shop / "current/data.txt", shop / "releases",
+            next((shop / "logs").glob("v*.log")), server.root / "state/ledger.sqlite3",
+            server.root / "repos/shop.git/config"]
+
+
+def test_another_apps_files_and_the_server_root_are_out_of_reach(
+        shop: AppRepo, make_app: MakeApp, server: Server) -> None:
+    slugs = list((server.root / "apps/shop/slugs").glob("*"))
+    wait_for(lambda: slugs or list((server.root / "apps/shop/slugs").glob("*")),
+             what="shop's slug")
+    targets = [*paths_of_shop(server), *(server.root / "apps/shop/slugs").glob("*"),
+               server.root]
+    probes = "; ".join(f"cat {t} >> $GITDEPLOY_DATA/seen 2>/dev/null; "
+                       f"ls {t} >> $GITDEPLOY_DATA/seen 2>/dev/null" for t in targets)
+    log, seen = attempt(make_app, server, f"{probes}; env >> $GITDEPLOY_DATA/seen; true")
+    assert "Released v1" in log
+    assert SECRET not in seen and SECRET not in log
+    assert "SQLite" not in seen and "shop migrated" not in seen and "[core]" not in seen
+    assert "data.txt" not in seen and "shop" not in seen.replace("GITDEPLOY", "")
+
+
+def test_keys_and_the_deploy_users_home_are_out_of_reach(make_app: MakeApp,
+                                                          server: Server) -> None:
+    """``release: echo KEY >> ~/.ssh/authorized_keys`` once gave a key a shell."""
+    home = Path(os.path.expanduser("~"))
+    keys = home / ".ssh/authorized_keys"
+    made = not keys.exists()
+    if made:
+        keys.parent.mkdir(mode=0o700, exist_ok=True)
+        keys.write_text("")
+    before = keys.read_bytes()
+    try:
+        _, seen = attempt(make_app, server,
+                          f'echo "ssh-ed25519 AAAA intruder" >> {keys} || echo refused >> '
+                          f'$GITDEPLOY_DATA/seen; ls {home} >> $GITDEPLOY_DATA/seen 2>&1; true')
+        assert keys.read_bytes() == before
+        assert "refused" in seen and "No such file or directory" in seen
+    finally:
+        if made:
+            keys.unlink()
+        elif keys.read_bytes() != before:
+            keys.write_bytes(before)
+
+
+def test_a_failed_release_cannot_change_the_live_release_files(
+        shop: AppRepo, make_app: MakeApp, server: Server) -> None:
+    """Unchanged files of a new release are hard links to the live one's: a write through
+    one would change the live release behind its back."""
+    blog = make_app("blog", {"Procfile": "release: true\n", "data.txt": "original\n"})
+    blog.push()
+    server.wait_idle("blog")
+    live_shop = server.root / "apps/shop/current/data.txt"
+    blog.commit({"Procfile": f"release: echo changed > data.txt; echo changed > "
+                             f"/app/data.txt; echo changed > {live_shop}; exit 1\n"})
+    result = blog.push(check=False)
+    assert "Read-only file system" in result.stderr
+    assert (server.root / "apps/blog/current/data.txt").read_text() == "original\n"
+    assert server.current("blog") == "releases/v1"
+    assert live_shop.read_text() == "shop\n"
+
+
+@pytest.fixture
+def stranger() -> Iterator[subprocess.Popen[bytes]]:
+    """A process of another app (or gitdeploy's own), running as the same OS user."""
+    process = subprocess.Popen(["sleep", "4711"])
+    yield process
+    process.kill()
+    process.wait()
+
+
+def test_other_processes_cannot_be_seen_signalled_or_traced(
+        make_app: MakeApp, server: Server, stranger: subprocess.Popen[bytes]) -> None:
+    pid = stranger.pid
+    trace = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+             f"r = libc.ptrace(16, {pid}, 0, 0); print('ptrace', r, ctypes.get_errno())")
+    _, seen = attempt(make_app, server, (
+        f"kill -TERM {pid} 2>> $GITDEPLOY_DATA/seen && echo KILLED-IT >> $GITDEPLOY_DATA/seen; "
+        f"python3 -c \"{trace}\" >> $GITDEPLOY_DATA/seen; "
+        "ps -eo pid,args >> $GITDEPLOY_DATA/seen; ls /proc | grep -c '^[0-9]' "
+        ">> $GITDEPLOY_DATA/seen; true"))
+    assert stranger.poll() is None  # still running: the signal never reached it
+    assert "KILLED-IT" not in seen.splitlines()
+    assert f"ptrace -1 {3}" in seen  # ESRCH: no such process in its world
+    assert "sleep 4711" not in seen and "gitdeploy" not in seen.replace("GITDEPLOY", "")
+    assert int(seen.strip().splitlines()[-1]) < 10  # only the sandbox's own processes
+
+
+def test_nothing_the_release_command_started_outlives_it(make_app: MakeApp,
+                                                         server: Server) -> None:
+    log, _ = attempt(make_app, server, "setsid sh -c 'exec sleep 4712' </dev/null >/dev/null "
+                                       "2>&1 & nohup sleep 4713 >/dev/null 2>&1 & echo started")
+    assert "Released v1" in log
+    time.sleep(0.2)
+    assert _running("sleep 4712") == [] and _running("sleep 4713") == []
+
+
+def _running(command_line: str) -> list[int]:
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                text = Path(f"/proc/{name}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if text.decode(errors="replace").strip() == command_line:
+                found.append(int(name))
+    return found
+
+
+def test_a_killed_worker_leaves_no_process_of_its_release_behind(make_app: MakeApp,
+                                                                 server: Server) -> None:
+    repo = make_app("blog", {"Procfile": "release: setsid sleep 4714 & exec sleep 4715\n"})
+    push = subprocess.Popen(["git", "push", "deploy", "main"], cwd=repo.work,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: _running("sleep 4715"), 30, what="the release command")
+    holder = (server.root / "apps/blog/locks/app.lock").read_text()
+    os.kill(int(holder.rpartition("pid ")[2]), signal.SIGKILL)
+    push.wait(timeout=60)
+    wait_for(lambda: not _running("sleep 4714") and not _running("sleep 4715"), 10,
+             what="the sandbox to end with its worker")
+
+
+# --- what a legitimate app still does ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[PgServer]:
+    server = start_pg_server()
+    yield server
+    server.stop()
+
+
+def test_a_legitimate_app_does_what_apps_do(make_app: MakeApp, server: Server,
+                                            pg: PgServer) -> None:
+    pg.create_database("blogdb")
+    repo = make_app("blog", {
+        "gitdeploy.yml": "build: python3 -m venv --without-pip .venv\n",
+        "Procfile": (
+            "release: echo \"greeting $GREETING\"; "
+            "psql -X -A -t -c 'select 41 + 1' \"$SOCKET_URL\"; "
+            "psql -X -A -t -c 'select 40 + 3' \"$TCP_URL\"; "
+            "echo tmp > /tmp/x && cat /tmp/x; "
+            "echo kept >> \"$GITDEPLOY_DATA/kept\" && cat \"$GITDEPLOY_DATA/kept\"; "
+            ".venv/bin/python -c 'import sys; print(\"venv\", sys.prefix)'; "
+            "python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); "
+            "s.listen(); print(\"bound\")'; echo \"home $HOME data $GITDEPLOY_DATA\"\n"),
+    })
+    server.gd("config:set", "-a", "blog", f"SOCKET_URL={pg.url('blogdb')}",
+              f"TCP_URL={pg.tcp_url('blogdb')}", "GREETING=hello")
+    result = repo.push()
+    text = result.stderr
+    for expected in ("greeting hello", "42", "43", "tmp", "kept", "venv /app/.venv", "bound",
+                     "home /app data /data"):
+        assert expected in text, text
+    assert (server.root / "apps/blog/data/kept").read_text() == "kept\n"
