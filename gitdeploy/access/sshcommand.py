@@ -22,7 +22,7 @@ GIT_COMMANDS = {"git-receive-pack": "receive-pack", "git-upload-pack": "upload-p
 APP_COMMANDS = frozenset({
     "deploy", "releases", "releases:info", "releases:output", "rollback", "config",
     "config:get", "config:set", "config:unset", "ps", "ps:scale", "ps:restart", "logs",
-    "promote",
+    "promote", "run",
 })
 ADMIN_COMMANDS = frozenset({"apps:create", "apps:destroy", "keys", "keys:add", "keys:remove"})
 OPEN_COMMANDS = frozenset({"apps", "help"})

@@ -140,6 +140,9 @@ def build_parser() -> Parser:
     p.add_argument("pairs", nargs="+", metavar="TYPE=N")
     p = command("ps:restart", "processes:cmd_ps_restart", "restart the app's processes")
     p.add_argument("type", nargs="?", metavar="TYPE")
+    p = command("run", "processes:cmd_run", "a one-off command in the live release's sandbox, "
+                "with its config: run -a APP -- CMD...")
+    p.add_argument("words", nargs=argparse.REMAINDER, metavar="CMD")
     p = command("logs", "processes:cmd_logs", "the processes' output")
     p.add_argument("-n", "--num", type=int, default=100, help="lines per process (100)")
     p.add_argument("--tail", "-t", action="store_true", help="keep printing new lines")

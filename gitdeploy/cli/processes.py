@@ -1,9 +1,10 @@
-"""ps, ps:scale, ps:restart, logs."""
+"""ps, ps:scale, ps:restart, run, logs."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from gitdeploy.cli import render
 from gitdeploy.cli.common import app_of, out
@@ -48,6 +49,15 @@ def cmd_ps_restart(server: Server, args: argparse.Namespace) -> int:
     app = app_of(server, args)
     out("Restarted " + ", ".join(control.restart(server, app, args.type, out)))
     return EXIT_OK
+
+
+def cmd_run(server: Server, args: argparse.Namespace) -> int:
+    from gitdeploy.release.oneoff import command_line, run_one_off
+
+    app = app_of(server, args)
+    command = command_line(args.words)
+    sys.stdout.flush()
+    return run_one_off(server, app, command)
 
 
 def cmd_logs(server: Server, args: argparse.Namespace) -> int:

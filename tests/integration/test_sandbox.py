@@ -201,3 +201,23 @@ def test_a_legitimate_app_does_what_apps_do(make_app: MakeApp, server: Server,
                      "home /app data /data"):
         assert expected in text, text
     assert (server.root / "apps/blog/data/kept").read_text() == "kept\n"
+
+
+def test_a_one_off_command_runs_in_the_live_release_sandbox(shop: AppRepo, make_app: MakeApp,
+                                                           server: Server) -> None:
+    blog = make_app("blog", {"Procfile": "release: true\n", "data.txt": "blog's\n"})
+    server.gd("config:set", "-a", "blog", "GREETING=hi there")
+    blog.push()
+    done = server.gd("run", "-a", "blog", "--", "cat", "data.txt")
+    assert done.stdout == "blog's\n"
+    done = server.gd("run", "-a", "blog", 'echo "$GREETING $DYNO $PWD"; exit 3', check=False)
+    assert (done.returncode, done.stdout) == (3, "hi there run.1 /app\n")
+    done = server.gd("run", "-a", "blog", "--", "cat",
+                     str(server.root / "apps/shop/current.env"), check=False)
+    assert done.returncode == 1 and SECRET not in done.stdout + done.stderr
+    done = server.gd("run", "-a", "blog", "--", "sh", "-c", "echo edit >> data.txt",
+                     check=False)
+    assert "Read-only file system" in done.stderr
+    assert (server.root / "apps/blog/current/data.txt").read_text() == "blog's\n"
+    refused = server.gd("run", "-a", "blog", check=False)
+    assert refused.returncode == 2 and "run needs a command" in refused.stderr
