@@ -16,13 +16,16 @@ from tests.support import unavailable
 from tests.support.gd import GITDEPLOY, AppRepo, Server, run, wait_for
 
 MakeApp = Callable[..., AppRepo]
-STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" >> {log}; '
-           'sleep 0.2; echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE end $(date +%s.%N)" >> {log}\n')
-# Each release phase announces itself, then waits (up to 60 s) until all five have: if one app
-# waited for another, the first would time out and fail. Timing-free proof of independence.
-BARRIER = ('release: touch {dir}/$GITDEPLOY_APP; n=0; '
-           'while [ "$(ls {dir} | wc -l)" -lt 5 ]; do n=$((n+1)); '
-           '[ $n -gt 600 ] && echo "alone: $(ls {dir})" && exit 1; sleep 0.1; done; '
+STAMPED = ('release: echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE start $(date +%s.%N)" '
+           '>> /data/stamps; sleep 0.2; '
+           'echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE end $(date +%s.%N)" >> /data/stamps\n')
+# Each release phase announces itself in its data directory (the only place of the host its
+# sandbox sees), then waits (up to 60 s) for the test to say go, which it does once all five
+# have arrived: if one app waited for another, the first would time out and fail, and the
+# others would never arrive. Timing-free proof of independence.
+BARRIER = ('release: touch $GITDEPLOY_DATA/arrived; n=0; '
+           'until [ -e $GITDEPLOY_DATA/go ]; do n=$((n+1)); '
+           '[ $n -gt 600 ] && echo "alone" && exit 1; sleep 0.1; done; '
            'echo "$GITDEPLOY_APP $GITDEPLOY_RELEASE met the others"\n')
 
 
@@ -49,10 +52,9 @@ def check_snapshot(text: str) -> None:
 
 
 @pytest.mark.slow
-def test_ten_deploys_of_one_app_at_once(make_app: MakeApp, server: Server,
-                                        tmp_path: Path) -> None:
-    log = tmp_path / "stamps"
-    repo = make_app("app", {"Procfile": STAMPED.format(log=log)})
+def test_ten_deploys_of_one_app_at_once(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": STAMPED})
+    log = repo.data / "stamps"
     shas = [repo.commit({"n": str(i)}) for i in range(10)]
     repo.push()  # v1: the head
     stop = threading.Event()
@@ -92,14 +94,16 @@ def test_ten_deploys_of_one_app_at_once(make_app: MakeApp, server: Server,
 
 
 @pytest.mark.slow
-def test_five_apps_deploy_independently(make_app: MakeApp, server: Server,
-                                        tmp_path: Path) -> None:
-    barrier = tmp_path / "barrier"
-    barrier.mkdir()
-    repos = [make_app(f"app{i}", {"Procfile": BARRIER.format(dir=barrier)}) for i in range(5)]
+def test_five_apps_deploy_independently(make_app: MakeApp, server: Server) -> None:
+    repos = [make_app(f"app{i}", {"Procfile": BARRIER}) for i in range(5)]
     pushes = [repo.push_popen() for repo in repos]
+    try:
+        wait_for(lambda: all((repo.data / "arrived").exists() for repo in repos), 60,
+                 what="all five release phases running at once")
+    finally:
+        for repo in repos:
+            (repo.data / "go").touch()
     assert [p.wait(timeout=120) for p in pushes] == [0] * 5
-    assert sorted(path.name for path in barrier.iterdir()) == [f"app{i}" for i in range(5)]
     for i in range(5):
         release = server.release(f"app{i}", 1)
         assert release["status"] == "succeeded" and release["current"]
@@ -148,11 +152,12 @@ def test_a_full_disk_fails_the_release_cleanly(small_disk: Path, tmp_path: Path)
 
 
 def test_a_queued_release_waits_only_for_the_verdict_not_the_postdeploy(
-        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
-    started, go, gate = (tmp_path / name for name in ("started", "go", "gate"))
-    repo = make_app("app", {"Procfile": f"release: touch {started}; until [ -e {go} ]; do "
-                                        "sleep 0.05; done\n"
-                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+        make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: touch /data/started; "
+                                        "until [ -e /data/go ]; do sleep 0.05; done\n"
+                                        "postdeploy: until [ -e /data/gate ]; do sleep 0.1; "
+                                        "done\n"})
+    started, go, gate = (repo.data / name for name in ("started", "go", "gate"))
     pushing = repo.push_popen()
     wait_for(started.exists, 30, what="v1's release phase")
     # v2 is queued behind v1 while v1's release phase runs; then v1 goes live and its
@@ -185,13 +190,13 @@ def test_concurrent_config_sets_before_the_first_release_all_apply(make_app: Mak
     assert server.releases("app") == []
 
 
-def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp, server: Server,
-                                                         tmp_path: Path) -> None:
-    started, go = tmp_path / "started", tmp_path / "go"
+def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp,
+                                                         server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: true\nweb: sleep 1000\n"})
+    started, go = repo.data / "started", repo.data / "go"
     repo.push()                                            # v1: web only
-    repo.commit({"Procfile": f"release: touch {started}; until [ -e {go} ]; do sleep 0.05; "
-                             "done\nweb: sleep 1000\nclock: sleep 1000\n"})
+    repo.commit({"Procfile": "release: touch /data/started; until [ -e /data/go ]; do "
+                             "sleep 0.05; done\nweb: sleep 1000\nclock: sleep 1000\n"})
     pushing = repo.push_popen()                            # v2 adds clock
     wait_for(started.exists, 30, what="v2's release phase")
     scaling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "ps:scale", "-a", "app",
@@ -212,16 +217,16 @@ def test_scale_reads_the_live_release_under_the_app_lock(make_app: MakeApp, serv
 
 
 def test_a_queued_rollbacks_target_is_not_pruned_by_the_release_ahead(
-        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
-    started, go = tmp_path / "started", tmp_path / "go"
+        make_app: MakeApp, server: Server) -> None:
     # with a build command, the slug is the only source of a release's files once pruned
     keep = {"gitdeploy.yml": "keep_releases: 1\nbuild: 'true'\n"}
     repo = make_app("app", {"Procfile": "release: true\n", "n": "1", **keep})
+    started, go = repo.data / "started", repo.data / "go"
     repo.push()                                            # v1
     repo.commit({"n": "2"})
     repo.push()                                            # v2: v1 is the rollback target
-    repo.commit({"n": "3", "Procfile": f"release: touch {started}; until [ -e {go} ]; do "
-                                       "sleep 0.05; done\n"})
+    repo.commit({"n": "3", "Procfile": "release: touch /data/started; until [ -e /data/go ]; "
+                                       "do sleep 0.05; done\n"})
     pushing = repo.push_popen()                            # v3 waits in its release phase
     wait_for(started.exists, 30, what="v3's release phase")
     rolling = subprocess.Popen([GITDEPLOY, "--root", str(server.root), "rollback", "-a", "app",
@@ -236,11 +241,11 @@ def test_a_queued_rollbacks_target_is_not_pruned_by_the_release_ahead(
     assert (server.root / "apps/app/current/n").read_text() == "1"
 
 
-def test_destroy_refuses_while_a_postdeploy_runs(make_app: MakeApp, server: Server,
-                                                 tmp_path: Path) -> None:
-    gate = tmp_path / "gate"
+def test_destroy_refuses_while_a_postdeploy_runs(make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": "release: true\n"
-                                        f"postdeploy: until [ -e {gate} ]; do sleep 0.1; done\n"})
+                                        "postdeploy: until [ -e $GITDEPLOY_DATA/gate ]; do "
+                                        "sleep 0.1; done\n"})
+    gate = repo.data / "gate"
     repo.push()
     try:
         refused = server.gd("apps:destroy", "app", "--confirm", "app", check=False)

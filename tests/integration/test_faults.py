@@ -75,13 +75,15 @@ def check_invariants(server: Server) -> None:
     assert run(["pgrep", "-f", MARKER_SLEEP], check=False).stdout == ""
 
 
-def v2_files(kind: str, marker: Path) -> dict[str, str]:
+def v2_files(kind: str) -> dict[str, str]:
+    """v2's files; a slow command touches ``started`` in the app's data directory (all of the
+    host its sandbox sees), then sleeps."""
     files = {"f2.txt": "second\n"}
     if kind in ("build", "slow build"):
-        build = f"touch {marker}; {MARKER_SLEEP}" if kind == "slow build" else "true"
+        build = f"touch /data/started; {MARKER_SLEEP}" if kind == "slow build" else "true"
         files["gitdeploy.yml"] = f"build: '{build}'\n"
     if kind == "slow release":
-        files["Procfile"] = f"release: touch {marker}; {MARKER_SLEEP}\n"
+        files["Procfile"] = f"release: touch /data/started; {MARKER_SLEEP}\n"
     return files
 
 
@@ -95,14 +97,14 @@ def worker_pid(server: Server) -> int:
 @pytest.mark.slow
 @pytest.mark.parametrize("run_number", range(RUNS))
 @pytest.mark.parametrize("point", list(SCENARIOS))
-def test_kill_9_anywhere(make_app: MakeApp, server: Server, tmp_path: Path, point: str,
+def test_kill_9_anywhere(make_app: MakeApp, server: Server, point: str,
                          run_number: int) -> None:
     kind, outcome = SCENARIOS[point]
     repo = make_app("app", {"Procfile": "release: echo ok\n", "f1.txt": "first\n"})
     repo.push()
     server.wait_idle("app")
-    marker = tmp_path / "started"
-    repo.commit(v2_files(kind, marker))
+    marker = repo.data / "started"
+    repo.commit(v2_files(kind))
     env = dict(os.environ)
     if kind in ("slow build", "slow release"):
         pushing = subprocess.Popen(["git", "push", "deploy", "main"], cwd=repo.work, env=env,

@@ -82,6 +82,11 @@ class Server:
         link = self.root / "apps" / app / "current"
         return os.readlink(link) if os.path.lexists(link) else None
 
+    def data_dir(self, app: str) -> Path:
+        """The app's data directory on the host: /data (``$GITDEPLOY_DATA``) in its sandbox,
+        the one place of the host its code sees. Files the test and app code share go here."""
+        return self.root / "apps" / app / "data"
+
     def log(self, app: str, version: int) -> str:
         return (self.root / "apps" / app / "logs" / f"v{version}.log").read_text()
 
@@ -99,6 +104,11 @@ class AppRepo:
     server: Server
     name: str
     work: Path
+
+    @property
+    def data(self) -> Path:
+        """The app's data directory on the host (``$GITDEPLOY_DATA`` in its sandbox)."""
+        return self.server.data_dir(self.name)
 
     def write(self, files: dict[str, str]) -> None:
         for path, content in files.items():
