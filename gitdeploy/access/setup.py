@@ -19,6 +19,7 @@ from pathlib import Path
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.model import names
 from gitdeploy.resources import gitdeploy_command
+from gitdeploy.sandbox import check
 
 _USER = names.KEY_NAME  # a conservative pattern for the user name too
 
@@ -47,6 +48,7 @@ def steps(user: str) -> list[str]:
     me = " ".join(gitdeploy_command())
     return [
         f"useradd --create-home --shell /bin/sh {user} && usermod -p '*' {user}",
+        "apt-get install bubblewrap    # every app's code runs in its own sandbox",
         f"runuser -u {user} -- {me} keys:add admin --admin < admin.pub",
         f"loginctl enable-linger {user}    # user systemd units run without a login",
         f"then, on your machine: git remote add deploy {user}@HOST:APP && git push deploy main",
@@ -84,6 +86,28 @@ def check_installation() -> None:
                 "every user can read it (e.g. `/usr/bin/python3 -m venv /opt/gitdeploy && "
                 "/opt/gitdeploy/bin/pip install gitdeploy`) and run its `gitdeploy setup`; "
                 "nothing was changed")
+
+
+def _sandbox(account: pwd.struct_passwd, say: Callable[[str], None]) -> None:
+    """bubblewrap installed (apt), then tried as the deploy user: releases fail closed with
+    the same sentence if it cannot make a sandbox."""
+    if shutil.which("bwrap") is None and shutil.which("apt-get") is not None:
+        try:
+            done = subprocess.run(["apt-get", "install", "-y", "-q", "bubblewrap"],
+                                  capture_output=True, timeout=600, check=False)
+        except subprocess.TimeoutExpired:
+            done = None
+        if done is None or done.returncode != 0:
+            say("apt-get install bubblewrap failed: install it before the first push")
+        else:
+            say("Installed bubblewrap: every app's code runs in its own sandbox")
+    if shutil.which("bwrap") is None:
+        say(check.NOT_INSTALLED.replace("app code cannot be sandboxed", "Releases will fail"))
+        return
+    tried = _run(check.probe_argv(), account)
+    problem = check.explain(tried.returncode, tried.stderr.decode(errors="replace"))
+    say(f"Releases will fail until this is fixed: {problem}" if problem else
+        f"Sandbox checked: {account.pw_name} can run app code in bubblewrap")
 
 
 def admin_key_name(key: str, name: str | None) -> str:
@@ -124,10 +148,11 @@ def setup(user: str, root: Path | None, admin_key: str | None,
     os.chown(root, account.pw_uid, account.pw_gid)
     os.chmod(root, 0o700)
     say(f"Server root {root} (owned by {user}, mode 0700)")
-    check = _run([*gitdeploy_command(), "--version"], account)
-    if check.returncode != 0:
+    version = _run([*gitdeploy_command(), "--version"], account)
+    if version.returncode != 0:
         raise GitdeployError(f"{user} cannot run {gitdeploy_command()[0]}: install gitdeploy "
                              "where every user can read it (e.g. a venv in /opt/gitdeploy)")
+    _sandbox(account, say)
     if admin_key and key_name:
         done = _run([*gitdeploy_command(), "--root", str(root), "keys:add", key_name, "--admin"],
                     account, stdin=admin_key)

@@ -10,12 +10,16 @@ import functools
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 from gitdeploy.errors import GitdeployError
+from gitdeploy.sandbox.bwrap import Sandbox
 
 MODE_VAR = "GITDEPLOY_SANDBOX"
 CHECK_TIMEOUT = 20
 OFF_HINT = f"or set {MODE_VAR}=off to run app code unsandboxed (shared trust)"
+NOT_INSTALLED = ("app code cannot be sandboxed: bubblewrap is not installed (Debian and "
+                 f"Ubuntu: apt-get install bubblewrap; gitdeploy setup installs it), {OFF_HINT}")
 SHARED_TRUST = (f"app code runs unsandboxed ({MODE_VAR}=off, shared trust): it can read and "
                 "change everything the deploy user can, other apps included")
 
@@ -28,27 +32,30 @@ def enabled() -> bool:
     return value == "on"
 
 
+def probe_argv() -> list[str]:
+    """A sandbox as app code gets one, running ``true``."""
+    return Sandbox(files=Path("/usr"), data=Path("/tmp")).argv(["/bin/true"])
+
+
 @functools.cache
 def problem() -> str | None:
     """None if a sandbox can be made here, else one sentence naming the cause and the fix
     (checked once per process: a bubblewrap run of ``true``, ~5 ms)."""
     if shutil.which("bwrap") is None:
-        return ("app code cannot be sandboxed: bubblewrap is not installed (Debian and "
-                f"Ubuntu: apt-get install bubblewrap; gitdeploy setup installs it), {OFF_HINT}")
-    argv = ["bwrap", "--unshare-all", "--share-net", "--die-with-parent",
-            "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin",
-            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
-            "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
-    if os.geteuid() == 0:
-        argv[1:1] = ["--cap-drop", "ALL"]
+        return NOT_INSTALLED
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=CHECK_TIMEOUT,
-                              stdin=subprocess.DEVNULL, check=False)
+        done = subprocess.run(probe_argv(), capture_output=True, text=True,
+                              timeout=CHECK_TIMEOUT, stdin=subprocess.DEVNULL, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"app code cannot be sandboxed: bubblewrap did not run ({exc}), {OFF_HINT}"
-    if done.returncode == 0:
+    return explain(done.returncode, done.stderr)
+
+
+def explain(returncode: int, stderr: str) -> str | None:
+    """bubblewrap's failure as a sentence with its fix (None: it ran)."""
+    if returncode == 0:
         return None
-    said = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    said = (stderr.strip().splitlines() or [f"exit status {returncode}"])[-1]
     if "namespace" in said.lower() or "permission" in said.lower():
         return ("app code cannot be sandboxed: bubblewrap cannot create a user namespace "
                 f"here ({said}); allow unprivileged user namespaces (Debian: sysctl "
