@@ -221,3 +221,33 @@ def test_a_one_off_command_runs_in_the_live_release_sandbox(shop: AppRepo, make_
     assert (server.root / "apps/blog/current/data.txt").read_text() == "blog's\n"
     refused = server.gd("run", "-a", "blog", check=False)
     assert refused.returncode == 2 and "run needs a command" in refused.stderr
+
+
+def test_without_a_sandbox_a_release_fails_before_any_app_code_runs(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    """Fail closed. Turning user namespaces off would take a sysctl that every other test on
+    the machine would feel, so a ``bwrap`` first on PATH answers as bubblewrap does there."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text(
+        "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace, likely because the "
+        "kernel does not allow non-privileged user namespaces.' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    repo = make_app("blog", {"Procfile": "release: touch $GITDEPLOY_DATA/ran\n",
+                             "gitdeploy.yml": "build: touch $GITDEPLOY_DATA/built\n"})
+    result = repo.push(check=False, env={**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"})
+    assert result.returncode == 1
+    assert "release v1 failed: sandbox unavailable" in result.stderr
+    assert "cannot create a user namespace" in result.stderr
+    assert "GITDEPLOY_SANDBOX=off" in result.stderr
+    data = server.root / "apps/blog/data"
+    assert not (data / "ran").exists() and not (data / "built").exists()
+    assert server.current("blog") is None
+
+
+def test_the_shared_trust_mode_is_explicit_and_every_push_says_so(make_app: MakeApp,
+                                                                 server: Server) -> None:
+    repo = make_app("blog", {"Procfile": "release: echo \"ran in $PWD\"\n"})
+    result = repo.push(env={**os.environ, "GITDEPLOY_SANDBOX": "off"})
+    assert result.stderr.count("app code runs unsandboxed (GITDEPLOY_SANDBOX=off") == 1
+    assert f"ran in {server.root}/apps/blog/releases/v1" in result.stderr
