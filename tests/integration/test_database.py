@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -109,21 +108,22 @@ def test_database_url_printed_by_the_release_command_is_masked(
 
 
 def test_apps_sharing_a_database_take_turns(make_app: MakeApp, server: Server,
-                                            database: tuple[str, str], tmp_path: Path) -> None:
+                                            database: tuple[str, str]) -> None:
     _, url = database
-    stamps = tmp_path / "stamps"
-    release = (f'release: echo "$GITDEPLOY_APP start $(date +%s.%N)" >> {stamps}; sleep 2; '
-               f'echo "$GITDEPLOY_APP end $(date +%s.%N)" >> {stamps}\n')
+    # each app stamps its own data directory (all its sandbox sees of the host): merged here
+    release = ('release: echo "$GITDEPLOY_APP start $(date +%s.%N)" >> /data/stamps; sleep 2; '
+               'echo "$GITDEPLOY_APP end $(date +%s.%N)" >> /data/stamps\n')
     first = db_app(make_app, server, url, "first", {"Procfile": release})
     second = db_app(make_app, server, url, "second", {"Procfile": release})
+    stamps = [repo.data / "stamps" for repo in (first, second)]
     pushing = first.push_popen()
-    wait_for(lambda: stamps.exists() and "first start" in stamps.read_text(), 30)
+    wait_for(lambda: stamps[0].exists() and "first start" in stamps[0].read_text(), 30)
     result = second.push()
     pushing.wait(timeout=60)
     assert "Waiting for the release lock of" in result.stderr
     assert "(held by gitdeploy first v1)" in result.stderr
     times = {" ".join(line.split()[:2]): float(line.split()[2])
-             for line in stamps.read_text().splitlines()}
+             for path in stamps for line in path.read_text().splitlines()}
     assert times["second start"] >= times["first end"]
     assert server.release("second", 1)["status"] == "succeeded"
 
@@ -176,11 +176,11 @@ def test_schema_diff_flags_what_breaks_the_live_release(
 
 
 def test_a_killed_worker_never_leaves_the_database_locked(
-        make_app: MakeApp, server: Server, database: tuple[str, str], tmp_path: Path) -> None:
+        make_app: MakeApp, server: Server, database: tuple[str, str]) -> None:
     _, url = database
-    marker = tmp_path / "running"
     repo = db_app(make_app, server, url, files={
-        "Procfile": f"release: touch {marker}; exec sleep 60\n"})
+        "Procfile": "release: touch /data/running; exec sleep 60\n"})
+    marker = repo.data / "running"
     pushing = repo.push_popen()
     wait_for(marker.exists, 30, what="the release phase to start")
     holder = (server.root / "apps/app/locks/app.lock").read_text()
@@ -194,12 +194,13 @@ def test_a_killed_worker_never_leaves_the_database_locked(
 
 
 def test_postdeploy_runs_after_go_live_without_holding_the_push(
-        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
-    seen, go = tmp_path / "seen", tmp_path / "go"
+        make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": (  # postdeploy waits for the push to have returned
-        f"release: true\npostdeploy: n=0; while [ ! -e {go} ] && [ $n -lt 300 ]; do "
-        f"n=$((n+1)); sleep 0.1; done; readlink {server.root}/apps/app/current > {seen}"
-        "; echo reindexed\n")})
+        "release: true\npostdeploy: date +%s.%N > /data/started; "
+        "echo \"$GITDEPLOY_RELEASE postdeploy begins\"; "
+        "n=0; while [ ! -e /data/go ] && [ $n -lt 300 ]; do n=$((n+1)); sleep 0.1; done; "
+        "echo $GITDEPLOY_RELEASE > /data/seen; echo reindexed\n")})
+    started, seen, go = (repo.data / name for name in ("started", "seen", "go"))
     text = repo.push().stderr
     assert "Postdeploy starts now, in the background" in text
     assert "releases:output -a app v1 --follow" in text
@@ -208,8 +209,14 @@ def test_postdeploy_runs_after_go_live_without_holding_the_push(
     go.touch()
     followed = server.gd("releases:output", "-a", "app", "v1", "--follow", timeout=30).stdout
     assert "reindexed" in followed and "Postdeploy of v1 succeeded" in followed
-    assert seen.read_text() == "releases/v1\n"
-    assert server.release("app", 1)["postdeploy_status"] == "succeeded"
+    assert seen.read_text() == "v1\n"
+    v1 = server.release("app", 1)
+    assert v1["postdeploy_status"] == "succeeded"
+    # it began only once v1 was live and its verdict recorded (the sandbox shows it neither)
+    live_at = datetime.fromisoformat(v1["finished_at"].replace("Z", "+00:00")).timestamp()
+    assert float(started.read_text()) >= live_at
+    log = server.log("app", 1)
+    assert log.index("Released v1") < log.index("v1 postdeploy begins")
 
 
 def test_a_failing_postdeploy_leaves_the_release_live(make_app: MakeApp,
@@ -224,12 +231,12 @@ def test_a_failing_postdeploy_leaves_the_release_live(make_app: MakeApp,
 
 @pytest.mark.parametrize("policy", ["wait", "cancel"])
 def test_a_newer_release_and_a_running_postdeploy(make_app: MakeApp, server: Server,
-                                                  tmp_path: Path, policy: str) -> None:
-    stamps = tmp_path / "stamps"
-    procfile = (f'postdeploy: echo "$GITDEPLOY_RELEASE start $(date +%s.%N)" >> {stamps}; '
-                f'sleep 3; echo "$GITDEPLOY_RELEASE end $(date +%s.%N)" >> {stamps}\n')
+                                                  policy: str) -> None:
+    procfile = ('postdeploy: echo "$GITDEPLOY_RELEASE start $(date +%s.%N)" >> /data/stamps; '
+                'sleep 3; echo "$GITDEPLOY_RELEASE end $(date +%s.%N)" >> /data/stamps\n')
     settings = f"postdeploy:\n  on_new_release: {policy}\n"
     repo = make_app("app", {"Procfile": procfile, "gitdeploy.yml": settings})
+    stamps = repo.data / "stamps"
     repo.push()
     wait_for(lambda: stamps.exists() and "v1 start" in stamps.read_text(), 20)
     repo.commit({"f": "2"})

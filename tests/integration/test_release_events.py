@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 from tests.support.gd import GITDEPLOY, AppRepo, Server
 
@@ -19,10 +18,10 @@ def config(server: Server, app: str) -> dict[str, str]:
     return result
 
 
-def test_config_set_runs_a_release_that_sees_the_value(make_app: MakeApp, server: Server,
-                                                       tmp_path: Path) -> None:
-    seen = tmp_path / "seen"
-    repo = make_app("app", {"Procfile": f"release: printf '%s' \"$GREETING\" > {seen}\n"})
+def test_config_set_runs_a_release_that_sees_the_value(make_app: MakeApp,
+                                                       server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: printf '%s' \"$GREETING\" > /data/seen\n"})
+    seen = repo.data / "seen"
     repo.push()
     result = server.gd("config:set", "-a", "app", "GREETING=hello world")
     assert "Released v2 (Set GREETING config vars)" in result.stdout
@@ -94,12 +93,13 @@ def test_rollback_refuses_what_it_cannot_restore(make_app: MakeApp, server: Serv
     assert len(server.releases("app")) == 4
 
 
-def test_promote_carries_the_slug_with_the_targets_config(make_app: MakeApp, server: Server,
-                                                         tmp_path: Path) -> None:
-    seen = tmp_path / "seen"
+def test_promote_carries_the_slug_with_the_targets_config(make_app: MakeApp,
+                                                         server: Server) -> None:
     staging = make_app("staging", {
-        "Procfile": f"release: echo \"$GITDEPLOY_APP $STAGE\" > {seen}\n", "index.html": "new"})
+        "Procfile": "release: echo \"$GITDEPLOY_APP $STAGE\" > /data/seen\n", "index.html": "new"})
     staging.push()
+    assert (staging.data / "seen").read_text() == "staging \n"
+    seen = server.data_dir("prod") / "seen"  # the promoted release runs as prod, with its data
     server.gd("apps:create", "prod")
     server.gd("config:set", "-a", "prod", "STAGE=production")
     result = server.gd("promote", "-a", "staging", "--to", "prod")
@@ -164,10 +164,10 @@ def test_secrets_are_masked_everywhere_but_config(make_app: MakeApp, server: Ser
     assert url in server.gd("config", "-a", "app").stdout
 
 
-def test_config_before_the_first_deploy_makes_no_release(make_app: MakeApp, server: Server,
-                                                         tmp_path: Path) -> None:
-    seen = tmp_path / "seen"
-    repo = make_app("app", {"Procfile": f"release: echo $EARLY > {seen}\n"})
+def test_config_before_the_first_deploy_makes_no_release(make_app: MakeApp,
+                                                         server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: echo $EARLY > /data/seen\n"})
+    seen = repo.data / "seen"
     result = server.gd("config:set", "-a", "app", "EARLY=yes")
     assert "no release was made" in result.stdout
     assert server.releases("app") == []
@@ -176,10 +176,10 @@ def test_config_before_the_first_deploy_makes_no_release(make_app: MakeApp, serv
     assert server.release("app", 1)["config_keys"] == ["EARLY"]
 
 
-def test_values_round_trip_exactly(make_app: MakeApp, server: Server, tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    release = f"release: printf '%s|%s|%s' \"$A\" \"$B\" \"$C\" > {out}\n"
+def test_values_round_trip_exactly(make_app: MakeApp, server: Server) -> None:
+    release = "release: printf '%s|%s|%s' \"$A\" \"$B\" \"$C\" > /data/out\n"
     repo = make_app("app", {"Procfile": release})
+    out = repo.data / "out"
     repo.push()
     values = {"A": "x=y==z", "B": "line one\nline 'two' \"$HOME\" `x` \\", "C": "ünïcødé ✓"}
     server.gd("config:set", "-a", "app", *(f"{k}={v}" for k, v in values.items()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 from tests.support.gd import GITDEPLOY, AppRepo, Server, wait_for
 from tests.support.procscan import ArgvWatch, argv_holding
@@ -13,7 +12,8 @@ from tests.support.procscan import ArgvWatch, argv_holding
 MakeApp = Callable[..., AppRepo]
 
 # The release and postdeploy commands of a config change hold still until the test lets go,
-# so the test can look at every process while they run.
+# so the test can look at every process while they run. HOLD is a directory under /data: the
+# app's data directory, the one place of the host its sandbox sees.
 HOLDING = (
     'release: test -z "$HOLD" || { touch "$HOLD/release"; '
     'while [ ! -e "$HOLD/go-release" ]; do sleep 0.02; done; }\n'
@@ -23,15 +23,15 @@ HOLDING = (
 
 
 def test_no_config_value_is_in_any_argv_while_its_release_and_postdeploy_run(
-        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
-    hold = tmp_path / "hold"
-    hold.mkdir()
+        make_app: MakeApp, server: Server) -> None:
     repo = make_app("app", {"Procfile": HOLDING})
+    hold = repo.data / "hold"
+    hold.mkdir()
     repo.push()
     server.wait_idle("app")
     token, greeting = "tok-9f8e7d6c5b4a", "plain-value-31337"
     cli = subprocess.Popen(
-        [GITDEPLOY, "--root", str(server.root), "config:set", "-a", "app", f"HOLD={hold}",
+        [GITDEPLOY, "--root", str(server.root), "config:set", "-a", "app", "HOLD=/data/hold",
          f"API_TOKEN={token}", f"GREETING={greeting}"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=server.env)
     try:
