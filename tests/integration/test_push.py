@@ -8,9 +8,9 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from tests.support.gd import AppRepo, Server, run, wait_for
+from tests.support.procscan import pids_holding, unique_sleep
 
 MakeApp = Callable[..., AppRepo]
 
@@ -34,10 +34,9 @@ def remote_ref(server: Server, app: str, ref: str = "refs/heads/main") -> str | 
     return done.stdout.strip() or None
 
 
-def test_the_push_exit_status_carries_the_verdict(make_app: MakeApp, server: Server,
-                                                  tmp_path: Path) -> None:
-    flag = tmp_path / "migrations-may-run"
-    repo = make_app("app", {"Procfile": f"release: test -e {flag}\n"})
+def test_the_push_exit_status_carries_the_verdict(make_app: MakeApp, server: Server) -> None:
+    repo = make_app("app", {"Procfile": "release: test -e $GITDEPLOY_DATA/migrations-may-run\n"})
+    flag = repo.data / "migrations-may-run"
     sha = run(["git", "rev-parse", "HEAD"], cwd=repo.work).stdout.strip()
     failed = repo.push(check=False)
     assert failed.returncode == 1, failed.stderr
@@ -120,23 +119,33 @@ def test_first_release_failing_says_none_is_live(make_app: MakeApp, server: Serv
     assert server.current("app") is None
 
 
-def test_release_timeout_stops_the_whole_process_tree(make_app: MakeApp, server: Server,
-                                                      tmp_path: Path) -> None:
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    release = (f"trap '' TERM; (trap '' TERM; echo $(sh -c 'echo $PPID') > {pids}/child; "
-               f"exec sleep 1000) & echo $$ > {pids}/parent; wait")
+def test_release_timeout_stops_the_whole_process_tree(make_app: MakeApp, server: Server) -> None:
+    # a shell and its background child, both deaf to SIGTERM; $$ inside the sandbox is a pid
+    # of its own namespace, so the test finds them on the host by their command lines
+    sleep = unique_sleep(1000)
+    release = f"trap '' TERM; (trap '' TERM; exec {sleep}) & wait"
     repo = make_app("app", {
         "Procfile": f"release: {release}\n",
-        "gitdeploy.yml": "release:\n  timeout: 2\n  kill_grace: 1\n",
+        "gitdeploy.yml": "release:\n  timeout: 3\n  kill_grace: 1\n",
     })
     started = time.monotonic()
-    lines = remote_lines(repo.push(fails=True).stderr)
+    push = repo.push_popen()
+
+    def tree() -> dict[int, list[str]] | None:
+        found = pids_holding(sleep)
+        argvs = list(found.values())
+        return found if sleep.split() in argvs and ["/bin/sh", "-c", release] in argvs else None
+
+    try:
+        pids = wait_for(tree, 20, 0.01, what="the release command and its child")
+    finally:
+        _, err = push.communicate(timeout=60)
+    assert push.returncode == 1
     assert time.monotonic() - started < 30
-    assert "Release v1 failed: release command timed out" in lines[-1]
-    for name in ("parent", "child"):
-        pid = int((pids / name).read_text())
-        wait_for(lambda pid=pid: not pid_alive(pid), 5, what=f"{name} pid {pid} to die")
+    assert "Release v1 failed: release command timed out" in remote_lines(err.decode())[-1]
+    for pid, argv in pids.items():
+        wait_for(lambda pid=pid: not pid_alive(pid), 5, what=f"{argv} (pid {pid}) to die")
+    assert pids_holding(sleep) == {}
     assert server.release("app", 1)["reason"] == "release command timed out"
 
 
@@ -190,15 +199,17 @@ def _worker_pid(server: Server, app: str) -> int:
     return int(match.group(1))
 
 
-def test_killed_worker_takes_its_release_command_along(make_app: MakeApp, server: Server,
-                                                       tmp_path: Path) -> None:
-    pidfile = tmp_path / "release.pid"
-    repo = make_app("app", {"Procfile": f"release: echo $$ > {pidfile}; exec sleep 300\n"})
+def test_killed_worker_takes_its_release_command_along(make_app: MakeApp,
+                                                       server: Server) -> None:
+    sleep = unique_sleep(300)  # found by its command line: $$ would be the sandbox's pid
+    repo = make_app("app", {"Procfile": f"release: exec {sleep}\n"})
     push = repo.push_popen()
-    wait_for(pidfile.exists, 20, what="the release command to start")
-    release_pid = int(wait_for(lambda: pidfile.read_text().strip(), 5))
+    (release_pid,) = wait_for(lambda: [pid for pid, argv in pids_holding(sleep).items()
+                                       if argv == sleep.split()], 20,
+                              what="the release command to start")
     os.kill(_worker_pid(server, "app"), signal.SIGKILL)
     wait_for(lambda: not pid_alive(release_pid), 10, what="the release command to die")
+    wait_for(lambda: pids_holding(sleep) == {}, 10, what="the sandbox to be gone")
     push.wait(timeout=30)
     v1 = server.release("app", 1)
     assert (v1["status"], v1["reason"]) == ("failed", "interrupted")

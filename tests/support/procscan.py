@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from pathlib import Path
 
@@ -20,6 +21,28 @@ def argv_holding(*values: str) -> list[str]:
         if any(value in cmdline for value in wanted):
             words = cmdline.replace(b"\0", b" ").decode(errors="replace")
             found.append(f"{entry.name}: {words}")
+    return found
+
+
+def unique_sleep(seconds: int) -> str:
+    """A ``sleep`` command line no other process has: app code runs in its own pid namespace,
+    so the test finds its processes on the host by their command line, not by ``$$``."""
+    return f"sleep {seconds}.{secrets.randbelow(10**9):09d}"
+
+
+def pids_holding(value: str) -> dict[int, list[str]]:
+    """The host pid and argv of every process whose command line, its words joined by
+    spaces as `ps` shows it, holds ``value``."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+        except OSError:
+            continue
+        if value in " ".join(argv):
+            found[int(entry.name)] = argv
     return found
 
 
