@@ -25,8 +25,9 @@ def polluted(tmp_path: Path) -> dict[str, str]:
 
 
 def expected_line() -> str:
+    """HOME is the release itself (/app in the sandbox), the account's name stays."""
     account = pwd.getpwuid(os.getuid())
-    return (f"path=/usr/local/bin:/usr/bin:/bin home={account.pw_dir} venv=unset "
+    return ("path=/usr/local/bin:/usr/bin:/bin home=/app venv=unset "
             f"lang=C.UTF-8 user={account.pw_name} marker=unset git=unset")
 
 
@@ -47,7 +48,8 @@ def test_push_and_config_set_with_an_operators_shell_give_the_fixed_environment(
     for version in (1, 2):
         env = env_file(server, version)
         assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin"
-        assert env["HOME"] == pwd.getpwuid(os.getuid()).pw_dir
+        assert env["HOME"] == "/app"
+        assert env["GITDEPLOY_DATA"] == "/data"
         assert "VIRTUAL_ENV" not in env and "OPERATOR_MARKER" not in env
     assert env_file(server, 2)["GREETING"] == "hi"
 
