@@ -9,7 +9,6 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,12 +22,14 @@ from tests.support.gd import GIT_IDENTITY, GITDEPLOY, wait_for
 from tests.support.systemd_user import UserManager, start_user_manager
 
 USER = "gdweb"
+# ``run=``: this process's own identity (its pid is one of its sandbox's pid namespace)
 SERVER = """\
 import http.server, os, sys
+RUN = os.urandom(6).hex()
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         text = " ".join([open("VERSION").read().strip(), os.environ.get("GREETING", "-"),
-                         f"pid={os.getpid()}", f"dyno={os.environ['DYNO']}"])
+                         f"run={RUN}", f"dyno={os.environ['DYNO']}"])
         self.send_response(200)
         self.end_headers()
         self.wfile.write(text.encode())
@@ -36,7 +37,6 @@ print("listening on", os.environ["PORT"], flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
 """
 
-GUNICORN = str(Path(sys.executable).with_name("gunicorn"))  # a test extra
 # A Django-like app whose settings fail to import: gunicorn's worker dies at boot, after its
 # master bound the port (the import takes a moment, as a real app's does).
 CRASHING_APP = """\
@@ -110,13 +110,16 @@ def fetch(port: int) -> str | None:
         return None
 
 
-def parent_of(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-
-
-def pid_of(page: str | None) -> str:
+def run_of(page: str | None) -> str:
+    """Which run of the server answered: a new one after every restart."""
     assert page is not None
-    return page.split("pid=")[1].split()[0]
+    return page.split("run=")[1].split()[0]
+
+
+def main_pid(web: Web, process: str = "web.1") -> int:
+    """The unit's main process on the host: its sandbox (bubblewrap)."""
+    ps = json.loads(web.gd("ps", "-a", "shop", "--json").stdout)
+    return int(next(p["pid"] for p in ps if p["process"] == process))
 
 
 @pytest.fixture
@@ -151,11 +154,11 @@ def test_deploy_serves_and_a_new_release_restarts_it(web: Web) -> None:
     web.deploy("v-two")
     second = fetch(web.port)
     assert second is not None and second.startswith("v-two")
-    assert pid_of(first) != pid_of(second)
+    assert run_of(first) != run_of(second)
     ps = json.loads(web.gd("ps", "-a", "shop", "--json").stdout)
     assert [(p["process"], p["port"]) for p in ps] == [("web.1", web.port)]
-    server_pid = int(pid_of(second))  # the unit's main pid is its /bin/sh, or the server
-    assert ps[0]["pid"] in (server_pid, parent_of(server_pid))
+    command = Path(f"/proc/{ps[0]['pid']}/cmdline").read_bytes().split(b"\0")
+    assert command[0].endswith(b"bwrap") and command[-2:] == [b"python3 server.py", b""]
     assert ps[0]["state"] == "active (running)"
     table = web.gd("ps", "-a", "shop").stdout
     assert "web.1" in table and f"port {web.port}" in table
@@ -167,11 +170,11 @@ def test_scale_runs_more_web_processes_without_a_release(web: Web) -> None:
     pages = [wait_for(lambda p=p: fetch(p), 20, what=f"port {p}") for p in
              (web.port, web.port + 1)]
     assert "dyno=web.1" in pages[0] and "dyno=web.2" in pages[1]
-    assert pid_of(pages[0]) != pid_of(pages[1])
+    assert run_of(pages[0]) != run_of(pages[1])
     assert len(json.loads(web.gd("releases", "-a", "shop", "--json").stdout)) == 1
     web.gd("ps:scale", "-a", "shop", "web=1")
     wait_for(lambda: fetch(web.port + 1) is None, 20, what="web.2 to stop")
-    assert pid_of(fetch(web.port)) == pid_of(pages[0])  # scaling down left web.1 alone
+    assert run_of(fetch(web.port)) == run_of(pages[0])  # scaling down left web.1 alone
     bad = web.gd("ps:scale", "-a", "shop", "nosuch=1", check=False)
     assert bad.returncode == 2 and "no process type nosuch" in bad.stderr
     assert web.gd("ps:scale", "-a", "shop", "web=x", check=False).returncode == 2
@@ -221,9 +224,23 @@ def test_a_web_that_never_listens_fails_the_check(web: Web) -> None:
     assert web.gd("ps", "-a", "shop", "--json").stdout.strip() == "[]"
 
 
+def vendor_gunicorn(web: Web) -> None:
+    """The test venv's gunicorn (and what it imports), in the app's own ``vendor/``: app
+    code sees only its release, so what it runs must be in it."""
+    import gunicorn
+    import packaging
+
+    for package in (gunicorn, packaging):
+        source = Path(package.__file__).parent
+        shutil.copytree(source, web.work / "vendor" / source.name,
+                        ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+
+
 def test_a_gunicorn_whose_app_fails_at_import_fails_the_check(web: Web) -> None:
     web.deploy("v-one")
-    web.commit({"Procfile": f"web: exec {GUNICORN} app:app --bind 127.0.0.1:$PORT\n",
+    vendor_gunicorn(web)
+    web.commit({"Procfile": "web: PYTHONPATH=/app/vendor exec python3 -m gunicorn app:app "
+                            "--bind 127.0.0.1:$PORT\n",
                 "app.py": CRASHING_APP, "gitdeploy.yml": "healthcheck:\n  timeout: 20\n"})
     result = web.push(check=False)
     assert result.returncode == 1, result.stderr
@@ -256,13 +273,14 @@ def test_a_web_that_answers_then_exits_is_caught_by_the_settle_window(web: Web) 
 
 
 def guarded_server(flag: Path, what: str) -> str:
-    """SERVER, but it fails at start while ``flag`` (a file outside the release) is gone."""
-    return (f"import os\nif not os.path.exists({str(flag)!r}):\n"
+    """SERVER, but it fails at start while ``flag`` (a file outside the release: in the
+    app's data directory) is gone."""
+    return (f"import os\nif not os.path.exists('/data/{flag.name}'):\n"
             f"    raise RuntimeError({what!r})\n" + SERVER)
 
 
 def make_flag(web: Web) -> Path:
-    flag = Path(web.manager.home) / f"flag-{uuid.uuid4().hex[:8]}"
+    flag = web.root / "apps/shop/data" / f"flag-{uuid.uuid4().hex[:8]}"
     flag.write_text("up")
     shutil.chown(flag, USER, USER)
     return flag
@@ -271,7 +289,7 @@ def make_flag(web: Web) -> Path:
 def crash_loop(web: Web, flag: Path) -> None:
     """Take away the live web's flag and kill it: systemd restarts it, and it keeps failing."""
     flag.unlink()
-    os.kill(int(pid_of(fetch(web.port))), signal.SIGKILL)
+    os.kill(main_pid(web), signal.SIGKILL)
 
     def restarts() -> int:
         shown = web.manager.systemctl("show", "-p", "NRestarts", "gitdeploy-shop.web.1.service")
@@ -313,9 +331,10 @@ def test_a_config_change_reaches_the_running_process(web: Web) -> None:
 
 
 def test_commands_run_exactly_as_in_a_shell(web: Web) -> None:
-    out = Path(web.manager.home) / f"out-{uuid.uuid4().hex[:6]}"
-    command = (f"printf '%s %%d|%s|%s\\n' \"$GREETING\" 'it''s' \"a\\\"b\" > {out} && "
-               f"echo '$HOME' \"${{GREETING}}x\" 100% `echo tick` $((6*7)) >> {out}; "
+    name = f"out-{uuid.uuid4().hex[:6]}"
+    out, inside = web.root / "apps/shop/data" / name, f"/data/{name}"  # host, sandbox
+    command = (f"printf '%s %%d|%s|%s\\n' \"$GREETING\" 'it''s' \"a\\\"b\" > {inside} && "
+               f"echo '$HOME' \"${{GREETING}}x\" 100% `echo tick` $((6*7)) >> {inside}; "
                "exec sleep 1000")
     web.gd("config:set", "-a", "shop", "GREETING=hi there")
     web.deploy("v-one", f"web: python3 server.py\nprinter: {command}\n")
@@ -323,7 +342,7 @@ def test_commands_run_exactly_as_in_a_shell(web: Web) -> None:
                         out.read_text(), 20, what="the printer's output")
     out.unlink()  # the same command, straight to a shell, as the same user:
     web.manager.run_as(["env", "GREETING=hi there", "sh", "-c",
-                        command.replace("; exec sleep 1000", "")])
+                        command.replace("; exec sleep 1000", "").replace(inside, str(out))])
     assert produced == out.read_text()
     assert produced == "hi there %d|its|a\"b\n$HOME hi therex 100% tick 42\n"
 
@@ -341,9 +360,9 @@ def test_rendered_units_pass_systemd_analyze_verify(web: Web) -> None:
 
 def test_restart_logs_and_destroy(web: Web) -> None:
     web.deploy("v-one")
-    first = pid_of(fetch(web.port))
+    first = run_of(fetch(web.port))
     assert "Restarted web.1" in web.gd("ps:restart", "-a", "shop", "web").stdout
-    second = pid_of(wait_for(lambda: fetch(web.port), 20))
+    second = run_of(wait_for(lambda: fetch(web.port), 20))
     assert first != second
     logs = wait_for(lambda: "GET / HTTP" in (text := web.gd("logs", "-a", "shop").stdout) and
                     text, 10, what="request lines in the logs")
@@ -413,3 +432,36 @@ def test_going_back_to_a_release_whose_web_is_dead_says_so(web: Web) -> None:
     v2 = json.loads(web.gd("releases:info", "-a", "shop", "v2", "--json").stdout)
     assert (v2["status"], v2["reason"]) == ("failed", "web check failed")
     assert os.readlink(web.root / "apps/shop/current") == "releases/v1"
+
+
+BOXED = """\
+import http.server, os, signal, sys
+def stop(signum, frame):
+    open(os.path.join(os.environ["GITDEPLOY_DATA"], "stopped"), "w").write("SIGTERM")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        text = " ".join([os.getcwd(), os.environ["HOME"], str(os.path.exists(os.environ["PROBE"])),
+                         str(len(pids))])
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(text.encode())
+http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+"""
+
+
+def test_a_web_process_runs_in_its_sandbox_and_a_graceful_stop_reaches_it(web: Web) -> None:
+    """As the deploy user (not root), under a real systemd --user manager."""
+    web.gd("config:set", "-a", "shop", f"PROBE={web.root}")
+    web.commit({"Procfile": "web: python3 server.py\n", "server.py": BOXED})
+    web.push()
+    page = fetch(web.port)
+    assert page is not None
+    cwd, home, sees_root, processes = page.split()
+    assert (cwd, home, sees_root) == ("/app", "/app", "False")
+    assert int(processes) < 10  # its own sandbox's, not the host's
+    web.manager.systemctl("stop", "gitdeploy-shop.web.1.service")
+    stopped = web.root / "apps/shop/data/stopped"
+    assert stopped.read_text() == "SIGTERM"
