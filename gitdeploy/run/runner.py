@@ -64,6 +64,7 @@ class _Sandboxed:
         self.fd = fd
         self.text = b""
         self.namespace: int | None = None
+        self.child: int | None = None  # the sandbox's first process (pid 1 inside)
         self.exit_code: int | None = None
 
     def read(self) -> None:
@@ -80,14 +81,28 @@ class _Sandboxed:
             except ValueError:
                 continue
             self.namespace = report.get("pid-namespace", self.namespace)
+            self.child = report.get("child-pid", self.child)
             self.exit_code = report.get("exit-code", self.exit_code)
 
     def wait_empty(self, seconds: float = 5) -> None:
-        """Until the kernel has ended every process of the sandbox (it SIGKILLs them when
-        the sandbox's first process exits; they go a moment later)."""
-        deadline = time.monotonic() + seconds
-        while self.namespace is not None and self.processes() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        """Until the kernel has ended every process of the sandbox. When its first process
+        (pid 1 inside) exits, the kernel kills the rest and that exit completes only once
+        they are all gone; bubblewrap may report before it has, so wait for it (pidfd)."""
+        if self.child is None:
+            return
+        try:
+            pidfd = os.pidfd_open(self.child)
+        except OSError:
+            return  # gone and reaped: so was everything in its namespace
+        try:
+            try:  # the pid is still the sandbox's (a zombie has no namespace left to check)
+                same = os.stat(f"/proc/{self.child}/ns/pid").st_ino == self.namespace
+            except OSError:
+                same = True
+            if same:
+                select.select([pidfd], [], [], seconds)
+        finally:
+            os.close(pidfd)
 
     def processes(self) -> list[int]:
         """Every living process in the sandbox's pid namespace (not the zombies that wait
