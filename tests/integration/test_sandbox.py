@@ -18,6 +18,7 @@ import pytest
 
 from tests.support.gd import AppRepo, Server, wait_for
 from tests.support.pg import PgServer, start_pg_server
+from tests.support.procscan import unique_sleep
 
 MakeApp = Callable[..., AppRepo]
 SECRET = "shop-secret-7f3a9c"
@@ -135,11 +136,13 @@ def test_other_processes_cannot_be_seen_signalled_or_traced(
 
 def test_nothing_the_release_command_started_outlives_it(make_app: MakeApp,
                                                          server: Server) -> None:
-    log, _ = attempt(make_app, server, "setsid sh -c 'exec sleep 4712' </dev/null >/dev/null "
-                                       "2>&1 & nohup sleep 4713 >/dev/null 2>&1 & echo started")
+    # command lines of this run alone: a fixed one may be another run's, left on the machine
+    daemon, orphan = unique_sleep(4712), unique_sleep(4713)
+    log, _ = attempt(make_app, server, f"setsid sh -c 'exec {daemon}' </dev/null >/dev/null "
+                                       f"2>&1 & nohup {orphan} >/dev/null 2>&1 & echo started")
     assert "Released v1" in log
     time.sleep(0.2)
-    assert _running("sleep 4712") == [] and _running("sleep 4713") == []
+    assert _running(daemon) == [] and _running(orphan) == []
 
 
 def _running(command_line: str) -> list[int]:
@@ -157,14 +160,15 @@ def _running(command_line: str) -> list[int]:
 
 def test_a_killed_worker_leaves_no_process_of_its_release_behind(make_app: MakeApp,
                                                                  server: Server) -> None:
-    repo = make_app("blog", {"Procfile": "release: setsid sleep 4714 & exec sleep 4715\n"})
+    daemon, command = unique_sleep(4714), unique_sleep(4715)
+    repo = make_app("blog", {"Procfile": f"release: setsid {daemon} & exec {command}\n"})
     push = subprocess.Popen(["git", "push", "deploy", "main"], cwd=repo.work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: _running("sleep 4715"), 30, what="the release command")
+    wait_for(lambda: _running(daemon) and _running(command), 30, what="the release command")
     holder = (server.root / "apps/blog/locks/app.lock").read_text()
     os.kill(int(holder.rpartition("pid ")[2]), signal.SIGKILL)
     push.wait(timeout=60)
-    wait_for(lambda: not _running("sleep 4714") and not _running("sleep 4715"), 10,
+    wait_for(lambda: not _running(daemon) and not _running(command), 10,
              what="the sandbox to end with its worker")
 
 
