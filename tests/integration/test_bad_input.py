@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.gd import GIT_IDENTITY, AppRepo, Server, run
+from tests.support.procscan import pids_holding, unique_sleep
 
 MakeApp = Callable[..., AppRepo]
 GOOD = {"Procfile": "release: echo fine\n", "ok.txt": "ok\n"}
+DAEMON = unique_sleep(61)  # this run's alone: none of another run left behind
 
 
 @dataclass
@@ -88,7 +90,7 @@ CASES = [
     Case("release command closes stdout early",
          {"Procfile": "release: exec >&- 2>&-; sleep 0.5; exit 0\n"}, says=("Released",)),
     Case("release command forks a daemon holding the pipe",
-         {"Procfile": "release: setsid sh -c 'sleep 61; echo late' & echo started\n"},
+         {"Procfile": f"release: setsid sh -c '{DAEMON}; echo late' & echo started\n"},
          says=("started", "Released")),
     Case("release command killed by a signal", {"Procfile": "release: kill -9 $$\n"}, "failed",
          ("release command was killed by signal SIGKILL",), reason="release command failed",
@@ -144,7 +146,7 @@ def test_catalogue(make_app: MakeApp, server: Server, case: Case) -> None:
         result = server.gd("deploy", "-a", "app", sha, check=False, timeout=60)
         assert result.returncode == case.cli_exit, (result.returncode, result.stderr)
         assert "Traceback" not in result.stderr
-    assert run(["pgrep", "-f", "sleep 61"], check=False).stdout == ""
+    assert pids_holding(DAEMON) == {}  # the sandbox took the daemon along
 
 
 def test_a_deleted_branch_a_tag_and_other_branches_deploy_nothing(make_app: MakeApp,

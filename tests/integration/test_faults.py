@@ -20,10 +20,11 @@ import pytest
 
 from tests.support import unavailable
 from tests.support.gd import AppRepo, Server, run, wait_for
+from tests.support.procscan import pids_holding, unique_sleep
 
 MakeApp = Callable[..., AppRepo]
 RUNS = 5
-MARKER_SLEEP = "sleep 77"
+MARKER_SLEEP = unique_sleep(77)  # this run's alone: none of another run left behind
 
 # point -> (what v2 is, how v2 ends: "interrupted" or "succeeded")
 SCENARIOS = {
@@ -72,7 +73,7 @@ def check_invariants(server: Server) -> None:
     leftovers = [p for p in app.rglob("*") if ".tmp-" in p.name or p.name.endswith(
         (".build", ".extract"))] + list((app / "tmp").iterdir())
     assert leftovers == [], leftovers
-    assert run(["pgrep", "-f", MARKER_SLEEP], check=False).stdout == ""
+    assert pids_holding(MARKER_SLEEP) == {}
 
 
 def v2_files(kind: str) -> dict[str, str]:
