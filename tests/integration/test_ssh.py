@@ -352,6 +352,7 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
         assert root.stat().st_uid == account.pw_uid and root.stat().st_mode & 0o777 == 0o700
         authorized = Path(account.pw_dir) / ".ssh" / "authorized_keys"
         assert "ssh-command --key first-admin" in authorized.read_text()  # its comment
+        assert f"Sandbox checked: {user} can run app code in bubblewrap" in result.stdout
         greeting = subprocess.run(sshd.client_argv(user, private), capture_output=True,
                                   text=True, timeout=60, check=False)
         assert greeting.returncode == 0 and "you are 'first-admin' (admin)" in greeting.stdout
