@@ -37,7 +37,7 @@ def server_environment(account: Account, home: str | None = None) -> dict[str, s
 
 def release_environment(
     config: Mapping[str, str], *, app: str, version: int, commit: str | None, account: Account,
-    home: str | None = None, data: str = "",
+    home: str | None, data: str,
 ) -> dict[str, str]:
     """The environment of the release's commands and processes: the server's fixed base,
     then the app's config vars (which may set PATH or HOME), then gitdeploy's own variables

@@ -2,8 +2,8 @@
 
 One service per process type and instance (``gitdeploy-shop.web.1.service``) and one target
 per app (``gitdeploy-shop.target``) that wants them all, so the app starts and stops as one.
-Each service runs its Procfile command with ``/bin/sh -c`` in the app's ``current``
-directory, with the live release's env file, and ``PORT``/``DYNO`` of its own.
+Each service runs its Procfile command with ``/bin/sh -c`` in the app's sandbox of its
+``current`` release, with the live release's env file, and ``PORT``/``DYNO`` of its own.
 """
 
 from __future__ import annotations
@@ -100,8 +100,7 @@ def exec_start(process: Process, sandbox: Sandbox | None = None,
         assignments.insert(0, f"PORT={process.port}")
     argv = [env_binary, *assignments, "/bin/sh", "-c", process.command]
     if sandbox is not None:
-        argv = sandbox.argv(argv, die_with_parent=False)
-        argv[0] = "/usr/bin/bwrap"
+        argv = sandbox.argv(argv, env_fd=0, die_with_parent=False)
     return " ".join(escape_exec_argument(arg) for arg in argv)
 
 
@@ -139,7 +138,10 @@ def render(
             "PROCESS": process.name,
             "TARGET": target,
             "WORKDIR": escape_path(workdir),
-            "ENVFILE": escape_path(env_file),
+            # sandboxed, the app's environment is bubblewrap's --args on stdin: systemd must
+            # not set it on bubblewrap's own process, on the host
+            "ENVIRONMENT": (f"StandardInput=file:{escape_path(env_file)}" if sandbox else
+                            f"EnvironmentFile={escape_path(env_file)}"),
             "EXEC": exec_start(process, sandbox),
             "USER": f"User={user}" if user else "",
             "STOP_TIMEOUT": str(STOP_TIMEOUT),

@@ -9,6 +9,7 @@ import subprocess
 
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.release.sandboxing import app_environment, sandbox_for
+from gitdeploy.run.runner import start
 from gitdeploy.sandbox import check
 from gitdeploy.store.live import current_version
 from gitdeploy.store.server import Server
@@ -41,10 +42,13 @@ def run_one_off(server: Server, app: str, command: str) -> int:
     env["DYNO"] = "run.1"
     sandbox = sandbox_for(layout, app, layout.release_dir(app, version), enabled=enabled)
     try:
-        done = subprocess.run(sandbox.argv(["/bin/sh", "-c", command]), cwd=sandbox.host_cwd,
-                              env=env, timeout=TIMEOUT, check=False)
-    except subprocess.TimeoutExpired:
-        raise GitdeployError(f"the command was stopped after {TIMEOUT // 3600} h") from None
+        process = start(sandbox, command, env)
     except OSError as exc:
         raise GitdeployError(f"the command could not start: {exc}") from None
-    return done.returncode if done.returncode >= 0 else 128 - done.returncode
+    try:
+        code = process.wait(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        raise GitdeployError(f"the command was stopped after {TIMEOUT // 3600} h") from None
+    return code if code >= 0 else 128 - code

@@ -45,4 +45,4 @@ def app_environment(layout: Layout, config: dict[str, str], *, app: str, version
         return release_environment(config, app=app, version=version, commit=commit,
                                    account=account, home=bwrap.APP, data=bwrap.DATA)
     return release_environment(config, app=app, version=version, commit=commit,
-                               account=account, data=str(layout.data_dir(app)))
+                               account=account, home=None, data=str(layout.data_dir(app)))

@@ -33,7 +33,7 @@ from gitdeploy.release.recovery import (
 )
 from gitdeploy.release.sandboxing import app_environment, require_sandbox, sandbox_for
 from gitdeploy.release.slug import slug_from_commit
-from gitdeploy.sandbox.bwrap import Sandbox
+from gitdeploy.sandbox.bwrap import Sandbox, env_arguments
 from gitdeploy.store import oplog
 from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
 from gitdeploy.store.live import live_message, worker_alive
@@ -139,7 +139,8 @@ class Worker:
         env = app_environment(self.layout, prepared.config, app=self.app, version=self.version,
                               commit=prepared.commit, account=self.server.account,
                               enabled=self.sandboxed)
-        atomic_write(self.layout.env_file(self.app, self.version), render_env_file(env))
+        atomic_write(self.layout.env_file(self.app, self.version),
+                     env_arguments(env) if self.sandboxed else render_env_file(env))
         self._to(Status.RELEASING)
         sandbox = sandbox_for(self.layout, self.app, self.layout.release_dir(self.app,
                                                                             self.version),

@@ -20,9 +20,10 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from gitdeploy.run.lines import LineSplitter
-from gitdeploy.sandbox.bwrap import Sandbox
+from gitdeploy.sandbox.bwrap import Sandbox, env_arguments
 
 DRAIN_AFTER_EXIT = 2.0
 
@@ -138,6 +139,26 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
+def start(sandbox: Sandbox, command: str, env: Mapping[str, str], *,
+          status_fd: int | None = None, **options: Any) -> subprocess.Popen[bytes]:
+    """``/bin/sh -c command`` in ``sandbox`` with ``env``. Sandboxed, bubblewrap itself gets
+    an empty environment and reads ``env`` from a private memory file: nothing of the app's
+    config acts on the host side (a PATH, an LD_PRELOAD), and no value is in argv."""
+    if not sandbox.enabled:
+        return subprocess.Popen(["/bin/sh", "-c", command], cwd=sandbox.host_cwd,
+                                env=dict(env), **options)
+    env_fd = os.memfd_create("gitdeploy-env", 0)  # not inherited but by pass_fds
+    try:
+        os.write(env_fd, env_arguments(env))
+        os.lseek(env_fd, 0, os.SEEK_SET)
+        fds = (env_fd,) if status_fd is None else (env_fd, status_fd)
+        return subprocess.Popen(
+            sandbox.argv(["/bin/sh", "-c", command], env_fd=env_fd, status_fd=status_fd),
+            cwd=sandbox.host_cwd, env={}, pass_fds=fds, **options)
+    finally:
+        os.close(env_fd)
+
+
 def run_command(
     command: str,
     *,
@@ -154,12 +175,8 @@ def run_command(
     out_r, out_w = os.pipe()
     status_r, status_w = os.pipe() if sandbox.enabled else (None, None)
     try:
-        proc = subprocess.Popen(
-            sandbox.argv(["/bin/sh", "-c", command], status_fd=status_w),
-            stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=sandbox.host_cwd,
-            env=dict(env), start_new_session=True,
-            pass_fds=() if status_w is None else (status_w,),
-        )
+        proc = start(sandbox, command, env, status_fd=status_w, stdin=subprocess.DEVNULL,
+                     stdout=out_w, stderr=out_w, start_new_session=True)
     except OSError as exc:
         for fd in (out_r, status_r):
             if fd is not None:

@@ -1,8 +1,17 @@
-"""The sandbox's view, as a bubblewrap command line. Values in, argv out."""
+"""The sandbox's view, as a bubblewrap command line. Values in, argv out.
+
+App code's environment never reaches bubblewrap's own process on the host (the app's config
+could otherwise name a PATH with its own ``bwrap``, or an ``LD_PRELOAD``, and run outside
+the sandbox): bubblewrap runs with an empty environment, clears the sandbox's, and reads the
+app's variables as ``--setenv`` arguments from a file descriptor, never from argv.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +22,36 @@ DATA = "/data"
 SYSTEM_DIRS = ("/usr", "/etc")
 TRY_DIRS = ("/run/postgresql", "/run/systemd/resolve")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# What only root may read in /etc, hidden when gitdeploy itself runs as root (uid 0 keeps
+# owner access to root's files even with every capability dropped).
+ROOT_ONLY = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private",
+             "/etc/sudoers", "/etc/sudoers.d")
+
+
+def bwrap_path() -> str:
+    """bubblewrap by absolute path, found on gitdeploy's own PATH (never the app's)."""
+    return shutil.which("bwrap") or "/usr/bin/bwrap"
+
+
+def env_arguments(env: Mapping[str, str]) -> bytes:
+    """The app's environment as bubblewrap arguments for ``--args FD``: NUL-separated
+    ``--setenv NAME VALUE`` (values may hold anything but NUL, which no variable can)."""
+    parts = []
+    for name, value in env.items():
+        parts += [b"--setenv", name.encode(), value.encode()]
+    return b"".join(part + b"\0" for part in parts)
+
+
+def _hidden_from_root() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    args: list[str] = []
+    for path in [*ROOT_ONLY, *sorted(glob.glob("/etc/ssh/ssh_host_*_key"))]:
+        if os.path.isdir(path) and not os.path.islink(path):
+            args += ["--tmpfs", path]
+        elif os.path.lexists(path):
+            args += ["--ro-bind", "/dev/null", path]
+    return args
 
 
 def _top_level() -> list[str]:
@@ -52,14 +91,19 @@ class Sandbox:
         """Where the sandbox is started from on the host (inside, it changes to /app)."""
         return Path("/") if self.enabled else self.files
 
-    def argv(self, command: list[str], *, status_fd: int | None = None,
-             die_with_parent: bool = True) -> list[str]:
-        """``command`` inside the sandbox. ``die_with_parent``: the whole sandbox is killed
-        when its starter dies (a worker killed with kill -9); not under systemd, which
-        stops a unit itself and must reach the app with SIGTERM first."""
+    def argv(self, command: list[str], *, env_fd: int | None = None,
+             status_fd: int | None = None, die_with_parent: bool = True) -> list[str]:
+        """``command`` inside the sandbox, its environment read from ``env_fd`` (see
+        ``env_arguments``; None: an empty one). ``die_with_parent``: the whole sandbox is
+        killed when its starter dies (a worker killed with kill -9); not under systemd,
+        which stops a unit itself and must reach the app with SIGTERM first."""
         if not self.enabled:
             return command
-        args = ["bwrap", "--unshare-all", "--share-net", "--new-session"]
+        args = [bwrap_path(), "--clearenv"]
+        if env_fd is not None:
+            args += ["--args", str(env_fd)]
+        args += ["--unshare-all", "--unshare-user", "--disable-userns", "--share-net",
+                 "--new-session"]
         if die_with_parent:
             args.append("--die-with-parent")
         if os.geteuid() == 0:  # root keeps its capabilities in bwrap unless told
@@ -69,6 +113,7 @@ class Sandbox:
         args += _top_level()
         for path in TRY_DIRS:
             args += ["--ro-bind-try", path, path]
+        args += _hidden_from_root()
         args += ["--symlink", "../run", "/var/run", "--proc", "/proc", "--dev", "/dev",
                  "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--dir", "/var/tmp",
                  "--bind" if self.writable else "--ro-bind", str(self.files), APP,

@@ -6,11 +6,14 @@ from gitdeploy.appconfig.environment import Account, release_environment, render
 
 
 def test_release_environment_layers() -> None:
-    env = release_environment({"PATH": "/app/bin", "GITDEPLOY_APP": "spoof", "X": "1"},
+    env = release_environment({"PATH": "/app/bin", "GITDEPLOY_APP": "spoof", "X": "1",
+                               "GITDEPLOY_DATA": "/etc"},
                               app="a", version=3, commit="c" * 40,
-                              account=Account("deploy", "/home/deploy"))
+                              account=Account("deploy", "/home/deploy"), home="/app",
+                              data="/data")
     assert env["PATH"] == "/app/bin" and env["X"] == "1"
     assert env["GITDEPLOY_APP"] == "a" and env["GITDEPLOY_RELEASE"] == "v3"
+    assert env["GITDEPLOY_DATA"] == "/data"
 
 
 def test_the_base_is_the_servers_not_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,11 +22,16 @@ def test_the_base_is_the_servers_not_the_callers(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("VIRTUAL_ENV", "/home/op/.venv")
     monkeypatch.setenv("LANG", "de_DE.UTF-8")
     env = release_environment({}, app="a", version=1, commit=None,
-                              account=Account("deploy", "/home/deploy"))
-    assert env == {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/home/deploy",
+                              account=Account("deploy", "/home/deploy"), home="/app",
+                              data="/data")
+    assert env == {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/app",
                    "USER": "deploy", "LOGNAME": "deploy", "LANG": "C.UTF-8",
                    "PYTHONUNBUFFERED": "1", "GITDEPLOY_APP": "a", "GITDEPLOY_RELEASE": "v1",
-                   "GITDEPLOY_COMMIT": ""}
+                   "GITDEPLOY_COMMIT": "", "GITDEPLOY_DATA": "/data"}
+    unsandboxed = release_environment({}, app="a", version=1, commit=None,
+                                      account=Account("deploy", "/home/deploy"), home=None,
+                                      data="/srv/apps/a/data")
+    assert unsandboxed["HOME"] == "/home/deploy"
 
 
 def test_env_file_escapes() -> None:

@@ -32,9 +32,12 @@ def expected_line() -> str:
 
 
 def env_file(server: Server, version: int) -> dict[str, str]:
-    text = (server.root / f"apps/app/releases/v{version}.env").read_text()
-    return dict((line.partition("=")[0], line.partition("=")[2].strip('"'))
-                for line in text.splitlines())
+    """The release's env file: bubblewrap's ``--setenv NAME VALUE`` arguments, NUL-separated
+    (what a process's sandbox reads on stdin)."""
+    words = (server.root / f"apps/app/releases/v{version}.env").read_bytes().split(b"\0")
+    assert words[-1] == b"" and words[0:-1:3] == [b"--setenv"] * (len(words) // 3)
+    pairs = zip(words[1:-1:3], words[2:-1:3], strict=True)
+    return {name.decode(): value.decode() for name, value in pairs}
 
 
 def test_push_and_config_set_with_an_operators_shell_give_the_fixed_environment(

@@ -255,3 +255,37 @@ def test_the_shared_trust_mode_is_explicit_and_every_push_says_so(make_app: Make
     result = repo.push(env={**os.environ, "GITDEPLOY_SANDBOX": "off"})
     assert result.stderr.count("app code runs unsandboxed (GITDEPLOY_SANDBOX=off") == 1
     assert f"ran in {server.root}/apps/blog/releases/v1" in result.stderr
+
+
+def test_the_apps_config_cannot_act_on_the_host_side_of_its_sandbox(
+        make_app: MakeApp, server: Server, tmp_path: Path) -> None:
+    """Config vars once reached bubblewrap's own process on the host: a PATH naming the app's
+    own ``bwrap`` ran app code outside the sandbox, and so would an LD_PRELOAD (LD_DEBUG
+    shows whether the host's bubblewrap ever sees the app's loader variables)."""
+    escaped = tmp_path / "escaped"
+    repo = make_app("blog", {
+        "Procfile": 'release: echo "in $PWD"\n',
+        "bwrap": f"#!/bin/sh\ntouch {escaped}\n"
+                 'while [ "$1" != -- ]; do shift; done; shift; exec "$@"\n'})
+    (repo.work / "bwrap").chmod(0o755)
+    repo.commit()
+    repo.push()
+    changed = server.gd("config:set", "-a", "blog",
+                        f"PATH={server.root}/apps/blog/current:/usr/bin:/bin", "LD_DEBUG=files")
+    ran = server.gd("run", "-a", "blog", "--", "pwd")
+    for said in (changed.stdout + changed.stderr, ran.stdout + ran.stderr):
+        assert "needed by /usr/bin/bwrap" not in said and "bwrap [0]" not in said
+    assert "in /app" in changed.stdout and ran.stdout.endswith("/app\n")
+    assert not escaped.exists()
+
+
+def test_a_root_gitdeploy_hides_what_only_root_may_read(make_app: MakeApp,
+                                                        server: Server) -> None:
+    """uid 0 keeps owner access to root's 0600 files even with every capability dropped."""
+    assert os.geteuid() == 0, "this suite runs gitdeploy as root here"
+    _, seen = attempt(make_app, server, "cat /etc/shadow /etc/gshadow /etc/ssh/ssh_host_*_key "
+                                        ">> $GITDEPLOY_DATA/seen 2>/dev/null; "
+                                        "unshare -U true 2>/dev/null "
+                                        "|| echo no-userns >> $GITDEPLOY_DATA/seen; true")
+    assert "root:" not in seen and "PRIVATE KEY" not in seen
+    assert "no-userns" in seen  # and it makes no user namespaces of its own
