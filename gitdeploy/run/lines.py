@@ -11,6 +11,9 @@ class LineSplitter:
     ``\\n``, ``\\r\\n`` and a lone ``\\r`` (progress bars) end a line; bytes that are not UTF-8
     are replaced, NUL bytes too; a line longer than ``max_line`` bytes is cut into pieces so a
     command printing megabytes without a newline is still streamed and never buffered whole.
+    App output reaches the pusher's terminal: colours (SGR, ``ESC [ ... m``) pass, every
+    other control sequence and control character (a window title, a cleared screen, the
+    cursor moved over earlier lines, OSC 52 clipboard writes) is shown as ``^[``-style text.
     """
 
     def __init__(self, max_line: int = 16 * 1024) -> None:
@@ -57,5 +60,21 @@ def _utf8_boundary(data: bytes | bytearray, limit: int) -> int:
     return cut if cut > limit - 4 else limit
 
 
+_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]")
+
+
 def _decode(line: bytes) -> str:
-    return line.decode("utf-8", errors="replace").replace("\0", "\ufffd")
+    text = line.decode("utf-8", errors="replace").replace("\0", "\ufffd")
+    if not _CONTROL.search(text):
+        return text
+    pieces = _COLOUR.split(text)
+    colours = _COLOUR.findall(text)
+    shown = [_CONTROL.sub(_caret, piece) for piece in pieces]
+    return "".join(piece + (colours[i] if i < len(colours) else "")
+                   for i, piece in enumerate(shown))
+
+
+def _caret(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"^{chr(code + 64)}" if code < 0x20 else "^?" if code == 0x7f else f"\\x{code:02x}"

@@ -35,3 +35,15 @@ def test_a_megabyte_without_newline_is_streamed_in_pieces() -> None:
     splitter = LineSplitter()
     assert splitter.feed(b"y" * 1_000_000)
     assert len(splitter._buffer) <= 16 * 1024
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    (b"\x1b[31mred\x1b[0m plain\n", "\x1b[31mred\x1b[0m plain"),          # colours pass
+    (b"\x1b]0;pwned-title\x07x\n", "^[]0;pwned-title^Gx"),              # window title
+    (b"\x1b]52;c;ZXZpbA==\x07\n", "^[]52;c;ZXZpbA==^G"),                # clipboard write
+    (b"\x1b[2J\x1b[1A fake line\n", "^[[2J^[[1A fake line"),            # clear, cursor up
+    (b"tab\there\x7f\n", "tab\there^?"),
+    ("\u009b2J\n".encode(), "\\x9b2J"),                                 # a C1 CSI
+])
+def test_app_output_cannot_drive_the_pushers_terminal(raw: bytes, shown: str) -> None:
+    assert LineSplitter().feed(raw) == [shown]
