@@ -78,15 +78,6 @@ class Sandbox:
     enabled: bool = True
 
     @property
-    def workdir(self) -> str:
-        """The command's working directory and ``HOME``, as the command sees it."""
-        return APP if self.enabled else str(self.files)
-
-    @property
-    def data_dir(self) -> str:
-        return DATA if self.enabled else str(self.data)
-
-    @property
     def host_cwd(self) -> Path:
         """Where the sandbox is started from on the host (inside, it changes to /app)."""
         return Path("/") if self.enabled else self.files
