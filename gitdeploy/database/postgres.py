@@ -37,6 +37,37 @@ def describe(url: str) -> str:
     return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or '?'}"
 
 
+# The pre-check connects from the host, outside the app's sandbox, with a URL the app's own
+# config chose: only parameters that name a server and how to talk to it are taken, never one
+# that makes libpq read or write a host file, or spend the deploy user's credentials
+# (~/.pgpass, client certificates, GSS tickets) on a server the app names.
+HOST_SIDE_PARAMETERS = frozenset({
+    "host", "hostaddr", "port", "dbname", "user", "password", "sslmode", "channel_binding",
+    "require_auth", "connect_timeout", "application_name", "options", "client_encoding",
+    "target_session_attrs", "load_balance_hosts", "keepalives", "keepalives_idle",
+    "keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslnegotiation",
+    "sslsni", "sslcompression", "ssl_min_protocol_version", "ssl_max_protocol_version",
+})
+SOCKET_DIRS = ("/run/postgresql", "/var/run/postgresql")  # what the app's sandbox sees too
+NO_FILE = "/nonexistent/gitdeploy"  # libpq's default client certificate and key: none
+
+
+def host_side_conninfo(url: str) -> str:
+    """The app's database URL as the host-side pre-check may use it (other parameters are
+    left out). A Unix socket is taken only from the directory the app's sandbox sees."""
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise DatabaseError(f"the database URL cannot be parsed: {_reason(exc)}") from None
+    kept = {key: value for key, value in params.items() if key in HOST_SIDE_PARAMETERS}
+    for host in str(kept.get("host") or "").split(","):
+        if host.startswith("/") and host.rstrip("/") not in SOCKET_DIRS:
+            raise DatabaseError(f"the database URL names the socket directory {host}: app "
+                                f"code reaches PostgreSQL over TCP or {SOCKET_DIRS[0]} only")
+    kept.update(passfile="/dev/null", sslcert=NO_FILE, sslkey=NO_FILE, gssencmode="disable")
+    return conninfo.make_conninfo("", **kept)
+
+
 def pgoptions(existing: str | None, lock_timeout_ms: int, statement_timeout_ms: int) -> str:
     """PGOPTIONS for the release command: the app's own, then ours (later -c wins)."""
     ours = []
@@ -64,6 +95,7 @@ def connect(url: str, application_name: str, options: str = "") -> ReleaseSessio
     """Connect as the release command will: with its ``options`` (PGOPTIONS), so a server
     or pooler that rejects them fails here, before the command runs, not in the middle."""
     where = describe(url)
+    url = host_side_conninfo(url)
     kwargs: dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT, "autocommit": True,
                               "application_name": application_name[:63]}
     try:
