@@ -76,8 +76,10 @@ def processes(types: Mapping[str, str], scale: Mapping[str, int], port: int) -> 
 
 def escape_exec_argument(text: str) -> str:
     """One double-quoted ExecStart= argument that systemd turns back into exactly ``text``:
-    backslashes and quotes are C-escaped, '%' (specifiers) and '$' (variables) doubled."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    backslashes, quotes and line breaks are C-escaped (a carriage return in a Procfile command
+    would otherwise end the unit file's line), '%' (specifiers) and '$' (variables) doubled."""
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "\\r")
+               .replace("\n", "\\n"))
     return '"' + escaped.replace("%", "%%").replace("$", "$$") + '"'
 
 

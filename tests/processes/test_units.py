@@ -52,3 +52,15 @@ def test_without_a_sandbox_the_command_is_as_before() -> None:
 def test_system_units_name_their_user_and_user_units_do_not() -> None:
     assert "\nUser=deploy\n" in render(None, user="deploy")
     assert "User=" not in render(None)
+
+
+def test_a_carriage_return_in_a_command_stays_in_its_argument() -> None:
+    """systemd ends a unit file's line at a carriage return: escaped, it cannot start a new
+    setting (an ExecStart= of the app's choosing, outside its sandbox)."""
+    sneaky = units.Process("web", 1, "echo hi\rExecStartPre=/bin/touch /tmp/pwned", 5000)
+    text = units.render("shop", [sneaky], workdir=Path("/srv/apps/shop/current"),
+                        env_file=Path("/srv/apps/shop/current.env"), log_dir=None,
+                        service_template=unit_template("process.service.in"),
+                        target_template=unit_template("app.target.in"), sandbox=None)[0].text
+    assert "\r" not in text and "\nExecStartPre" not in text
+    assert 'echo hi\\rExecStartPre=/bin/touch /tmp/pwned"' in text
