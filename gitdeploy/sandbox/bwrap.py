@@ -8,9 +8,10 @@ app's variables as ``--setenv`` arguments from a file descriptor, never from arg
 
 from __future__ import annotations
 
-import glob
+import functools
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,6 @@ DATA = "/data"
 SYSTEM_DIRS = ("/usr", "/etc")
 TRY_DIRS = ("/run/postgresql", "/run/systemd/resolve")
 TOP_LEVEL = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# What only root may read in /etc, hidden when gitdeploy itself runs as root (uid 0 keeps
-# owner access to root's files even with every capability dropped).
-ROOT_ONLY = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssl/private",
-             "/etc/sudoers", "/etc/sudoers.d")
 
 
 def bwrap_path() -> str:
@@ -43,15 +40,32 @@ def env_arguments(env: Mapping[str, str]) -> bytes:
 
 
 def _hidden_from_root() -> list[str]:
-    if os.geteuid() != 0:
-        return []
+    """When gitdeploy itself runs as root, what in /etc other users may not read (shadow
+    files, ssh host keys, /etc/ssl/private, ...): uid 0 keeps owner access to root's files
+    even with every capability dropped."""
+    return list(_not_world_readable("/etc")) if os.geteuid() == 0 else []
+
+
+@functools.cache
+def _not_world_readable(top: str) -> tuple[str, ...]:
+    """Mounts that cover each file and directory under ``top`` that others may not read
+    (found once per process: a walk of /etc takes a few milliseconds)."""
     args: list[str] = []
-    for path in [*ROOT_ONLY, *sorted(glob.glob("/etc/ssh/ssh_host_*_key"))]:
-        if os.path.isdir(path) and not os.path.islink(path):
-            args += ["--tmpfs", path]
-        elif os.path.lexists(path):
-            args += ["--ro-bind", "/dev/null", path]
-    return args
+    for directory, subdirs, files in os.walk(top):
+        for name in sorted(subdirs):
+            path = os.path.join(directory, name)
+            if not os.path.islink(path) and not os.stat(path).st_mode & stat.S_IROTH:
+                args += ["--tmpfs", path]
+                subdirs.remove(name)
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode) and not info.st_mode & stat.S_IROTH:
+                args += ["--ro-bind", "/dev/null", path]
+    return tuple(args)
 
 
 def _top_level() -> list[str]:
