@@ -131,12 +131,6 @@ class GitRepo:
             self._branches = {line.removeprefix("refs/heads/") for line in out.splitlines()}
         return name in self._branches
 
-    def default_branch(self) -> str:
-        """``main``, else ``master`` when the repository has no ``main``."""
-        if not self.has_branch("main") and self.has_branch("master"):
-            return "master"
-        return "main"
-
     def resolve(self, ref: str) -> str:
         """A commit sha from a sha (full or unique prefix), a branch or a tag."""
         if not _REF_CHARS.fullmatch(ref) or ref.startswith("-"):
