@@ -65,6 +65,10 @@ def check_value(key: str, value: str) -> str:
         raise UsageError(f"the value of {key} contains a NUL byte, which cannot be stored")
     if len(value) > MAX_VALUE:
         raise UsageError(f"the value of {key} is longer than {MAX_VALUE} characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:  # bytes of argv that are not UTF-8, kept as surrogates
+        raise UsageError(f"the value of {key} is not valid UTF-8 text") from None
     return key
 
 

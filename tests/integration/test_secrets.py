@@ -89,3 +89,14 @@ def test_config_set_from_stdin_refuses_what_it_cannot_use(make_app: MakeApp,
         assert result.returncode == 2, result
         assert message in result.stderr and "Traceback" not in result.stderr
     assert server.gd("config", "-a", "app", "--json").stdout.strip() == "{}"
+
+
+def test_config_set_refuses_a_value_that_is_not_utf8(make_app: MakeApp, server: Server) -> None:
+    """Once a crash of the worker ("internal error"); bad input is exit 2 and a sentence."""
+    make_app("app")
+    done = subprocess.run([GITDEPLOY, "--root", str(server.root), "config:set", "-a", "app",
+                           b"K=\xff\xfe"], capture_output=True, env=server.env, timeout=60,
+                          check=False)
+    assert done.returncode == 2, done
+    assert b"the value of K is not valid UTF-8 text" in done.stderr
+    assert b"Traceback" not in done.stderr
