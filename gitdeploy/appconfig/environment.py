@@ -24,11 +24,21 @@ class Account:
     home: str
 
 
-def server_environment(account: Account, home: str | None = None) -> dict[str, str]:
+def app_path(files: str | None) -> str:
+    """PATH for app code: the release's own virtualenv and node_modules first (a Heroku
+    Procfile's ``gunicorn`` or ``python`` is the app's), then the system's."""
+    if files is None:
+        return DEFAULT_PATH
+    return f"{files}/.venv/bin:{files}/node_modules/.bin:{DEFAULT_PATH}"
+
+
+def server_environment(account: Account, home: str | None = None,
+                       files: str | None = None) -> dict[str, str]:
     """The fixed base of every app command's environment: the same whoever pushed or ran
     ``config:set`` and whatever their shell held. ``home``: HOME as app code sees it (its
-    release, /app, in a sandbox), else the account's."""
-    env = {"PATH": DEFAULT_PATH, "HOME": home or account.home or "/", "LANG": "C.UTF-8",
+    release, /app, in a sandbox), else the account's; ``files``: where it sees its
+    release."""
+    env = {"PATH": app_path(files), "HOME": home or account.home or "/", "LANG": "C.UTF-8",
            "PYTHONUNBUFFERED": "1"}
     if account.name:
         env.update(USER=account.name, LOGNAME=account.name)
@@ -37,13 +47,13 @@ def server_environment(account: Account, home: str | None = None) -> dict[str, s
 
 def release_environment(
     config: Mapping[str, str], *, app: str, version: int, commit: str | None, account: Account,
-    home: str | None, data: str,
+    home: str | None, data: str, files: str | None = None,
 ) -> dict[str, str]:
     """The environment of the release's commands and processes: the server's fixed base,
     then the app's config vars (which may set PATH or HOME), then gitdeploy's own variables
-    (which config cannot override). ``home`` and ``data``: HOME and the data directory as
-    app code sees them."""
-    env = server_environment(account, home)
+    (which config cannot override). ``home``, ``data``, ``files``: HOME, the data directory
+    and the release's files as app code sees them."""
+    env = server_environment(account, home, files)
     env.update(config)
     env.update({
         "GITDEPLOY_APP": app,

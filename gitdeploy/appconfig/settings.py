@@ -46,13 +46,23 @@ class HealthcheckSettings:
 
 
 @dataclass(frozen=True)
+class PythonSettings:
+    collectstatic: bool = True  # Django apps: manage.py collectstatic --noinput in the build
+
+
+BUILDERS = ("python", "node")
+
+
+@dataclass(frozen=True)
 class AppSettings:
     branch: str | None = None
+    builders: tuple[str, ...] | None = None  # None: detected from the commit's files
     build: str | None = None
     keep_releases: int = 5
     release: ReleaseSettings = field(default_factory=ReleaseSettings)
     postdeploy: PostdeploySettings = field(default_factory=PostdeploySettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
+    python: PythonSettings = field(default_factory=PythonSettings)
 
 
 class _Invalid(Exception):
@@ -93,6 +103,26 @@ def _command(value: Any) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip() or "\0" in value:
         raise _Invalid(f"must be a non-empty command string, got {value!r}")
+    return value
+
+
+def _builders(value: Any) -> tuple[str, ...] | None:
+    """``auto`` (detect), ``none``, a builder's name, or a list of them run in order."""
+    if value == "auto":
+        return None
+    if value == "none" or value == []:
+        return ()
+    names = value if isinstance(value, list) else [value]
+    if not all(isinstance(name, str) and name in BUILDERS for name in names) \
+            or len(set(names)) != len(names):
+        raise _Invalid(f"must be auto, none, {' or '.join(BUILDERS)}, or a list of them, "
+                       f"got {value!r}")
+    return tuple(names)
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _Invalid(f"must be true or false, got {value!r}")
     return value
 
 
@@ -142,6 +172,7 @@ _Schema = Mapping[str, "Callable[[Any], Any] | _Schema"]
 
 SCHEMA: _Schema = {
     "branch": _branch,
+    "builder": _builders,
     "build": _command,
     "keep_releases": _keep,
     "release": {
@@ -161,9 +192,13 @@ SCHEMA: _Schema = {
         "timeout": _duration,
         "settle": _settle,
     },
+    "python": {
+        "collectstatic": _bool,
+    },
 }
 # Keys whose dataclass field is named differently from the YAML key.
-_FIELD = {"lock_timeout": "lock_timeout_ms", "statement_timeout": "statement_timeout_ms"}
+_FIELD = {"lock_timeout": "lock_timeout_ms", "statement_timeout": "statement_timeout_ms",
+          "builder": "builders"}
 
 
 def _validate(data: Mapping[Any, Any], schema: _Schema, prefix: str,
@@ -217,9 +252,11 @@ def parse_settings(data: bytes | None) -> AppSettings:
         raise SettingsError(f"{FILENAME} is invalid:\n  " + "\n  ".join(errors))
     return AppSettings(
         branch=values.get("branch"),
+        builders=values.get("builders"),
         build=values.get("build"),
         keep_releases=values.get("keep_releases", 5),
         release=ReleaseSettings(**values.get("release", {})),
         postdeploy=PostdeploySettings(**values.get("postdeploy", {})),
         healthcheck=HealthcheckSettings(**values.get("healthcheck", {})),
+        python=PythonSettings(**values.get("python", {})),
     )

@@ -147,6 +147,12 @@ class GitRepo:
         (a symlink, a directory, a submodule) is refused: the worker would not follow it."""
         return self.read_files(sha, [path], limit)[path]
 
+    def present(self, sha: str, paths: list[str]) -> set[str]:
+        """Which of ``paths`` exist at commit ``sha`` (of any kind), with one ``ls-tree``."""
+        listing = git("--git-dir", str(self.path), "ls-tree", "-z", "--name-only",
+                      "--full-tree", sha, "--", *paths)
+        return {name for name in listing.split("\0") if name in paths}
+
     def read_files(self, sha: str, paths: list[str], limit: int = 1 << 20
                    ) -> dict[str, bytes | None]:
         """``read_file`` for several paths: one ``ls-tree`` and one ``cat-file --batch`` for

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitdeploy.appconfig.buildenv import network_settings
+from gitdeploy.appconfig.buildpack import DETECT_FILES, READ_FILES, BuildPlan, detect
 from gitdeploy.appconfig.configvars import ConfigChange
 from gitdeploy.appconfig.masking import Masker
 from gitdeploy.appconfig.procfile import Procfile, ProcfileError, parse_procfile
@@ -16,15 +18,14 @@ from gitdeploy.git.export import archive_into
 from gitdeploy.git.repo import GitRepo
 from gitdeploy.model.release import Release
 from gitdeploy.model.states import Reason, Status
-from gitdeploy.release import materialize
+from gitdeploy.release import build, materialize
 from gitdeploy.release.failure import ReleaseFailure
 from gitdeploy.release.sandboxing import app_environment, sandbox_for
-from gitdeploy.release.slug import create_slug, extract_slug, share_slug
-from gitdeploy.run.runner import run_command
+from gitdeploy.release.slug import extract_slug, share_slug
 from gitdeploy.store.fsops import read_regular_file, remove_tree
 from gitdeploy.store.live import current_config, current_version, release_dir
 from gitdeploy.store.oplog import Log
-from gitdeploy.store.releaselog import ReleaseLog, human_size
+from gitdeploy.store.releaselog import ReleaseLog
 from gitdeploy.store.server import Server
 
 
@@ -38,7 +39,8 @@ class Prepared:
 
 class Preparer:
     """Makes releases/vN for one release. ``slug_commit`` is set when the slug is the
-    commit's files alone, to be packed later (even if the release then fails)."""
+    commit's files alone, ``slug_files`` when it is a build's output: packed after the
+    verdict (even if the release then fails), off the pusher's clock."""
 
     def __init__(self, server: Server, release: Release, log: ReleaseLog, oplog: Log,
                  sandboxed: bool) -> None:
@@ -53,12 +55,13 @@ class Preparer:
         self.log = log
         self.oplog = oplog
         self.slug_commit: str | None = None
+        self.slug_files: Path | None = None
 
     def prepare(self) -> Prepared:
         request = self.release.request
         kind = self.release.kind
         if kind == "deploy":
-            return self._from_commit(str(request["commit"]), request.get("build"))
+            return self._from_commit(str(request["commit"]))
         current = current_version(self.server, self.app)
         if kind == "config":
             change = ConfigChange(set=dict(request.get("set", {})),
@@ -83,49 +86,66 @@ class Preparer:
                                               int(request["source_version"]), config)
         raise ReleaseFailure(Reason.INTERRUPTED, f"unknown release kind {kind!r}")
 
-    def _from_commit(self, sha: str, builds: bool | None) -> Prepared:
-        """``builds``: whether the commit has a build command, as the deploy that checked it
-        recorded; read again only for a request that does not say."""
+    def _from_commit(self, sha: str) -> Prepared:
         self.log.header(f"Building {self.name} ({sha[:7]})")
         repo = self.layout.repo(self.app)
-        build_dir = self.layout.tmp_dir(self.app) / f"{self.name}.build"
-        if builds is None:
-            try:
-                builds = parse_settings(GitRepo(repo).read_file(sha, FILENAME)).build is not None
-            except UsageError as exc:  # a SettingsError, or the file is not a regular file
-                raise ReleaseFailure(Reason.INVALID_APP_CONFIG, exc.message) from None
-        self._materialize(repo, sha, build_dir, incremental=not builds)
+        config = current_config(self.server, self.app)
+        plan = self._plan(GitRepo(repo), sha, config)
+        final = self.layout.release_dir(self.app, self.version)
+        root = self.layout.build_root(self.app)
+        if not plan.builds:
+            build_dir = self.layout.tmp_dir(self.app) / f"{self.name}.build"
+        elif self.sandboxed:  # built at /app, the path it is run at
+            build.prepare_root(root)
+            remove_tree(root / "app")  # a dead build's
+            build_dir = root / "app"
+        else:  # built where it will be run: releases/vN
+            build.prepare_root(root)
+            build_dir = final
+        self._materialize(repo, sha, build_dir, incremental=not plan.builds)
         procfile, settings = self._read_app_files(build_dir)
-        self._record_origin(settings.build, self.app)
+        self._record_origin(plan.summary() if plan.builds else None, self.app)
         if (build_dir / ".gitmodules").exists():
             self.log.warn("git submodules are not deployed: their files are not in the slug")
-        config = current_config(self.server, self.app)
-        if settings.build:
-            self.log.header(f"Running build command: {settings.build}")
-            self.log.masker = Masker(config)
-            env = app_environment(self.layout, config, app=self.app, version=self.version,
-                                  commit=sha, account=self.server.account,
-                                  enabled=self.sandboxed)
-            sandbox = sandbox_for(self.layout, self.app, build_dir, enabled=self.sandboxed,
-                                  writable=True)  # its own new release, no file shared
-            result = run_command(settings.build, sandbox=sandbox, env=env,
-                                 timeout=settings.release.timeout,
-                                 kill_grace=settings.release.kill_grace, on_line=self.log.line)
-            if not result.ok:
-                raise ReleaseFailure(Reason.BUILD_FAILED, f"build command {result.describe()}")
-            try:  # the build's output belongs in the slug: pack it before anything runs
-                size = create_slug(build_dir, self.layout.slug(self.app, self.version))
-            except (GitdeployError, OSError) as exc:
-                raise ReleaseFailure(Reason.BUILD_FAILED,
-                                     f"creating the slug failed: {exc}") from None
-            self.log.header(f"Slug compressed: {human_size(size)}")
+        if plan.builds:
+            self._build(plan, settings, config, sha, root, build_dir)
+            self.slug_files = final
         else:
+            for line in plan.describe():
+                self.log.header(line)
             self.slug_commit = sha  # the slug is the commit's files: packed after go-live
-        try:
-            os.rename(build_dir, self.layout.release_dir(self.app, self.version))
-        except OSError as exc:
-            raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
+        if build_dir != final:
+            try:
+                os.rename(build_dir, final)
+            except OSError as exc:
+                raise ReleaseFailure(Reason.BUILD_FAILED, str(exc)) from None
         return Prepared(procfile, settings, config, sha)
+
+    def _plan(self, repo: GitRepo, sha: str, config: dict[str, str]) -> BuildPlan:
+        """The build, from the commit's top-level files (before any is extracted: a build
+        must not share files with the live release)."""
+        try:
+            present = repo.present(sha, list(DETECT_FILES))
+            files = repo.read_files(sha, [FILENAME, *(n for n in READ_FILES if n in present)])
+            return detect(present, files, parse_settings(files[FILENAME]), config)
+        except UsageError as exc:  # gitdeploy.yml, package.json, .python-version, ...
+            raise ReleaseFailure(Reason.INVALID_APP_CONFIG, exc.message) from None
+
+    def _build(self, plan: BuildPlan, settings: AppSettings, config: dict[str, str],
+               sha: str, root: Path, build_dir: Path) -> None:
+        network = network_settings(os.environ, self.ledger.build_env())
+        self.log.masker = Masker({**config, **network})
+        try:
+            where = build.place(root, build_dir, sandboxed=self.sandboxed)
+        except GitdeployError as exc:
+            raise ReleaseFailure(Reason.BUILD_FAILED, exc.message) from None
+        env = app_environment(self.layout, config, app=self.app, version=self.version,
+                              commit=sha, account=self.server.account, enabled=self.sandboxed)
+        env.update(network)
+        env.update(build.tool_environment(where))
+        box = sandbox_for(self.layout, self.app, build_dir, enabled=self.sandboxed,
+                          writable=True, build_root=root, tools=build.tools(where, network))
+        build.run_build(plan, where, box, env, settings.release, self.log)
 
     def _materialize(self, repo: Path, sha: str, build_dir: Path, incremental: bool) -> None:
         """The commit's files in build_dir: linked from the live release where they did not

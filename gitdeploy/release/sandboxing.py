@@ -31,18 +31,26 @@ def require_sandbox(log: ReleaseLog) -> bool:
 
 
 def sandbox_for(layout: Layout, app: str, files: Path, *, enabled: bool,
-                writable: bool = False) -> bwrap.Sandbox:
+                writable: bool = False, build_root: Path | None = None,
+                tools: tuple[tuple[str, str], ...] = ()) -> bwrap.Sandbox:
+    """``build_root`` and ``tools``: a build's (see bwrap.Sandbox); ignored unsandboxed."""
     data = layout.data_dir(app)
     if not data.is_dir():
         private_dir(data)
-    return bwrap.Sandbox(files=files, data=data, writable=writable, enabled=enabled)
+    if not enabled:
+        return bwrap.Sandbox(files=files, data=data, writable=writable, enabled=False)
+    return bwrap.Sandbox(files=files, data=data, writable=writable, enabled=True,
+                         root=build_root, tools=tools)
 
 
 def app_environment(layout: Layout, config: dict[str, str], *, app: str, version: int,
                     commit: str | None, account: Account, enabled: bool) -> dict[str, str]:
-    """The release's environment with HOME and GITDEPLOY_DATA as its code sees them."""
+    """The release's environment with HOME, GITDEPLOY_DATA and PATH as its code sees them
+    (unsandboxed, the release's files are releases/vN, which its build wrote into)."""
     if enabled:
         return release_environment(config, app=app, version=version, commit=commit,
-                                   account=account, home=bwrap.APP, data=bwrap.DATA)
+                                   account=account, home=bwrap.APP, data=bwrap.DATA,
+                                   files=bwrap.APP)
     return release_environment(config, app=app, version=version, commit=commit,
-                               account=account, home=None, data=str(layout.data_dir(app)))
+                               account=account, home=None, data=str(layout.data_dir(app)),
+                               files=str(layout.release_dir(app, version)))

@@ -32,7 +32,7 @@ from gitdeploy.release.recovery import (
     repair_dead_releases,
 )
 from gitdeploy.release.sandboxing import app_environment, require_sandbox, sandbox_for
-from gitdeploy.release.slug import slug_from_commit
+from gitdeploy.release.slug import create_slug, slug_from_commit
 from gitdeploy.sandbox.bwrap import Sandbox, env_arguments
 from gitdeploy.store import oplog
 from gitdeploy.store.fsops import atomic_write, flush_filesystem, remove_tree
@@ -67,6 +67,7 @@ class Worker:
         self.postdeploy: tuple[str, AppSettings, dict[str, str], Sandbox] | None = None
         self.sandboxed = True
         self.slug_commit: str | None = None
+        self.slug_files: Path | None = None
 
     # --- the whole run -----------------------------------------------------------------
 
@@ -90,6 +91,8 @@ class Worker:
             self.turn_lock.release()  # the verdict is recorded: the next release may go
         if self.slug_commit is not None:  # failed releases keep theirs too, to look into
             self._pack_slug(self.slug_commit)
+        elif self.slug_files is not None and self.slug_files.is_dir():
+            self._pack_slug(None, self.slug_files)
         if self.postdeploy is not None:
             run_postdeploy(self.server, self.app, self.version, *self.postdeploy, self.log,
                            self.oplog)
@@ -189,6 +192,7 @@ class Worker:
         finally:
             self.release = preparer.release
             self.slug_commit = preparer.slug_commit
+            self.slug_files = preparer.slug_files
 
     def _succeed(self) -> None:
         problem = move_deploy_branch(self.server, self.release)
@@ -210,6 +214,7 @@ class Worker:
         discard_release_files(self.server, self.app, self.version)
         for suffix in ("build", "extract"):
             remove_tree(self.layout.tmp_dir(self.app) / f"{self.name}.{suffix}")
+        remove_tree(self.layout.build_root(self.app) / "app")  # a build's files (app lock held)
         self.log.header(f"Release {self.name} failed: {reason} — {live}")
         release = self.ledger.release(self.app, self.version)
         if release is not None and not release.status.final:
@@ -217,13 +222,19 @@ class Worker:
         touch_log(self.layout.log(self.app, self.version))
         self.oplog.warning("release.failed", reason=reason.value, detail=detail)
 
-    def _pack_slug(self, sha: str) -> None:
+    def _pack_slug(self, sha: str | None, files: Path | None = None) -> None:
         """After the verdict and outside the app lock: off the pusher's clock, and the next
         release need not wait for it. Until it exists, the release's directory (and its
-        commit) stand in for it. It only ever writes its own file (a temporary, renamed)."""
+        commit) stand in for it. It only ever writes its own file (a temporary, renamed).
+        ``sha``: the commit's files; else ``files``, a build's output (read-only to the
+        release's code since it was built)."""
+        dest = self.layout.slug(self.app, self.version)
         try:
-            size = slug_from_commit(self.layout.repo(self.app), sha,
-                                    self.layout.slug(self.app, self.version))
+            if sha is not None:
+                size = slug_from_commit(self.layout.repo(self.app), sha, dest)
+            else:
+                assert files is not None
+                size = create_slug(files, dest)
             self.oplog.info("slug.packed", bytes=size)
         except (GitdeployError, OSError) as exc:
             self.oplog.warning("slug.failed", error=str(exc))

@@ -139,28 +139,29 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def start(sandbox: Sandbox, command: str, env: Mapping[str, str], *,
+def start(sandbox: Sandbox, command: str | list[str], env: Mapping[str, str], *,
           status_fd: int | None = None, **options: Any) -> subprocess.Popen[bytes]:
-    """``/bin/sh -c command`` in ``sandbox`` with ``env``. Sandboxed, bubblewrap itself gets
-    an empty environment and reads ``env`` from a private memory file: nothing of the app's
-    config acts on the host side (a PATH, an LD_PRELOAD), and no value is in argv."""
+    """``/bin/sh -c command`` in ``sandbox`` with ``env`` (an argv list, gitdeploy's own
+    build steps, runs as it is). Sandboxed, bubblewrap itself gets an empty environment and
+    reads ``env`` from a private memory file: nothing of the app's config acts on the host
+    side (a PATH, an LD_PRELOAD), and no value is in argv."""
+    argv = ["/bin/sh", "-c", command] if isinstance(command, str) else command
     if not sandbox.enabled:
-        return subprocess.Popen(["/bin/sh", "-c", command], cwd=sandbox.host_cwd,
-                                env=dict(env), **options)
+        return subprocess.Popen(argv, cwd=sandbox.host_cwd, env=dict(env), **options)
     env_fd = os.memfd_create("gitdeploy-env", 0)  # not inherited but by pass_fds
     try:
         os.write(env_fd, env_arguments(env))
         os.lseek(env_fd, 0, os.SEEK_SET)
         fds = (env_fd,) if status_fd is None else (env_fd, status_fd)
         return subprocess.Popen(
-            sandbox.argv(["/bin/sh", "-c", command], env_fd=env_fd, status_fd=status_fd),
+            sandbox.argv(argv, env_fd=env_fd, status_fd=status_fd),
             cwd=sandbox.host_cwd, env={}, pass_fds=fds, **options)
     finally:
         os.close(env_fd)
 
 
 def run_command(
-    command: str,
+    command: str | list[str],
     *,
     sandbox: Sandbox,
     env: Mapping[str, str],

@@ -18,6 +18,8 @@ from pathlib import Path
 
 APP = "/app"
 DATA = "/data"
+CACHE = "/cache"  # a build's cache (in its build root, beside /app: hard links work)
+TOOLS = "/opt/gitdeploy/bin"  # gitdeploy's build tools (uv), bound read-only for builds
 # Read-only from the host, when present: the system, and the sockets an app may reach
 # (PostgreSQL's; systemd-resolved's, where /etc/resolv.conf points at it).
 SYSTEM_DIRS = ("/usr", "/etc")
@@ -84,12 +86,19 @@ def _top_level() -> list[str]:
 class Sandbox:
     """What one run of app code sees: ``files`` at /app (read-only unless ``writable``: the
     build's own new release), ``data`` at /data. ``enabled`` False is the operator's
-    shared-trust mode: the command runs on the host, in ``files``."""
+    shared-trust mode: the command runs on the host, in ``files``.
+
+    ``root``, for builds: a directory bound read-write at / itself, holding ``app`` (the
+    build's files, so ``files`` must be ``root/app``) and ``cache`` (/cache). One mount for
+    both: link(2) refuses to cross mounts, so a cache bound on its own could only be copied
+    from. ``tools``: (host path, path inside) pairs bound read-only, e.g. uv under TOOLS."""
 
     files: Path
     data: Path
     writable: bool = False
     enabled: bool = True
+    root: Path | None = None
+    tools: tuple[tuple[str, str], ...] = ()
 
     @property
     def host_cwd(self) -> Path:
@@ -113,6 +122,10 @@ class Sandbox:
             args.append("--die-with-parent")
         if os.geteuid() == 0:  # root keeps its capabilities in bwrap unless told
             args += ["--cap-drop", "ALL"]
+        if self.root is not None:
+            if self.files != self.root / "app":
+                raise ValueError(f"a build root holds its files at app/, not {self.files}")
+            args += ["--bind", str(self.root), "/"]
         for path in SYSTEM_DIRS:
             args += ["--ro-bind", path, path]
         args += _top_level()
@@ -120,9 +133,12 @@ class Sandbox:
             args += ["--ro-bind-try", path, path]
         args += _hidden_from_root()
         args += ["--symlink", "../run", "/var/run", "--proc", "/proc", "--dev", "/dev",
-                 "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--dir", "/var/tmp",
-                 "--bind" if self.writable else "--ro-bind", str(self.files), APP,
-                 "--bind", str(self.data), DATA, "--chdir", APP]
+                 "--tmpfs", "/dev/shm", "--tmpfs", "/tmp", "--dir", "/var/tmp"]
+        if self.root is None:
+            args += ["--bind" if self.writable else "--ro-bind", str(self.files), APP]
+        for host, inside in self.tools:
+            args += ["--ro-bind", host, inside]
+        args += ["--bind", str(self.data), DATA, "--chdir", APP]
         if status_fd is not None:
             args += ["--json-status-fd", str(status_fd)]
         return [*args, "--", *command]

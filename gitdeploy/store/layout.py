@@ -53,6 +53,16 @@ class Layout:
         """The app's persistent directory (uploads, SQLite files): /data in its sandbox."""
         return self.app_dir(app) / "data"
 
+    def build_root(self, app: str) -> Path:
+        """Where builds happen: a sandboxed build sees it as / (its files at app/, its cache
+        at cache/); only the build's own release and the cache outlive a build."""
+        return self.app_dir(app) / "build"
+
+    def build_cache(self, app: str) -> Path:
+        """The app's build cache (uv's, npm's): kept across releases, never seen by a running
+        app."""
+        return self.build_root(app) / "cache"
+
     def releases_dir(self, app: str) -> Path:
         return self.app_dir(app) / "releases"
 

@@ -270,3 +270,15 @@ class Ledger:
         """False if there was no such key."""
         with self.write() as db:
             return db.execute("DELETE FROM keys WHERE name = ?", (name,)).rowcount == 1
+
+    # --- server settings ------------------------------------------------------------------
+
+    def build_env(self) -> dict[str, str]:
+        """The server's network settings for builds (builds:env:set)."""
+        return dict(self.db.execute("SELECT name, value FROM build_env ORDER BY name"))
+
+    def change_build_env(self, set_: dict[str, str], unset: list[str]) -> None:
+        with self.write() as db:
+            db.executemany("INSERT INTO build_env (name, value) VALUES (?, ?) ON CONFLICT "
+                           "(name) DO UPDATE SET value = excluded.value", set_.items())
+            db.executemany("DELETE FROM build_env WHERE name = ?", [(n,) for n in unset])

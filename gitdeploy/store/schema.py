@@ -47,5 +47,12 @@ CREATE TABLE IF NOT EXISTS keys (
 ALTER TABLE releases ADD COLUMN golive TEXT;
 ALTER TABLE releases ADD COLUMN golive_previous INTEGER
 """,
+    # the server's network settings for builds (builds:env:set): proxies, CA bundles, indexes
+    """
+CREATE TABLE IF NOT EXISTS build_env (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
