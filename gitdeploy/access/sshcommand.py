@@ -22,9 +22,10 @@ GIT_COMMANDS = {"git-receive-pack": "receive-pack", "git-upload-pack": "upload-p
 APP_COMMANDS = frozenset({
     "deploy", "releases", "releases:info", "releases:output", "rollback", "config",
     "config:get", "config:set", "config:unset", "ps", "ps:scale", "ps:restart", "logs",
-    "promote", "run",
+    "promote", "run", "builds:cache:purge",
 })
-ADMIN_COMMANDS = frozenset({"apps:create", "apps:destroy", "keys", "keys:add", "keys:remove"})
+ADMIN_COMMANDS = frozenset({"apps:create", "apps:destroy", "keys", "keys:add", "keys:remove",
+                            "builds:env", "builds:env:set", "builds:env:unset"})
 OPEN_COMMANDS = frozenset({"apps", "help"})
 SSH_COMMANDS = APP_COMMANDS | ADMIN_COMMANDS | OPEN_COMMANDS
 

@@ -146,6 +146,17 @@ def build_parser() -> Parser:
     p = command("logs", "processes:cmd_logs", "the processes' output")
     p.add_argument("-n", "--num", type=int, default=100, help="lines per process (100)")
     p.add_argument("--tail", "-t", action="store_true", help="keep printing new lines")
+    command("builds:cache:purge", "builds:cmd_builds_cache_purge",
+            "empty the app's build cache (uv's, npm's)")
+    p = command("builds:env", "builds:cmd_builds_env", "the network settings builds get "
+                "(proxies, CA bundles, package indexes)", app=False)
+    p.add_argument("--json", action="store_true")
+    p = command("builds:env:set", "builds:cmd_builds_env_set", "set a network setting of "
+                "builds (NAME= hides the server environment's)", app=False)
+    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
+    p = command("builds:env:unset", "builds:cmd_builds_env_unset",
+                "remove a network setting of builds", app=False)
+    p.add_argument("pairs", nargs="+", metavar="NAME")
     p = command("keys", "keys:cmd_keys", "ssh keys and their rights", app=False)
     p.add_argument("--json", action="store_true")
     p = command("keys:add", "keys:cmd_keys_add", "add an ssh public key (read from stdin)",

@@ -37,3 +37,12 @@ def test_the_base_is_the_servers_not_the_callers(monkeypatch: pytest.MonkeyPatch
 def test_env_file_escapes() -> None:
     text = render_env_file({"B": 'say "hi" $HOME `x` \\n', "A": "multi\nline"}).decode()
     assert text == 'A="multi\nline"\nB="say \\"hi\\" \\$HOME \\`x\\` \\\\n"\n'
+
+
+def test_the_releases_venv_and_node_modules_come_first_on_path() -> None:
+    env = release_environment({}, app="a", version=1, commit=None,
+                              account=Account("deploy", "/home/deploy"), home="/app",
+                              data="/data", files="/app")
+    assert env["PATH"] == ("/app/.venv/bin:/app/node_modules/.bin:"
+                           "/usr/local/bin:/usr/bin:/bin")
+    assert "VIRTUAL_ENV" not in env

@@ -25,9 +25,11 @@ def polluted(tmp_path: Path) -> dict[str, str]:
 
 
 def expected_line() -> str:
-    """HOME is the release itself (/app in the sandbox), the account's name stays."""
+    """HOME is the release itself (/app in the sandbox), its .venv and node_modules first on
+    PATH; the account's name stays."""
     account = pwd.getpwuid(os.getuid())
-    return ("path=/usr/local/bin:/usr/bin:/bin home=/app venv=unset "
+    return ("path=/app/.venv/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin "
+            "home=/app venv=unset "
             f"lang=C.UTF-8 user={account.pw_name} marker=unset git=unset")
 
 
@@ -50,7 +52,7 @@ def test_push_and_config_set_with_an_operators_shell_give_the_fixed_environment(
     assert expected_line() in changed
     for version in (1, 2):
         env = env_file(server, version)
-        assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin"
+        assert env["PATH"] == "/app/.venv/bin:/app/node_modules/.bin:/usr/local/bin:/usr/bin:/bin"
         assert env["HOME"] == "/app"
         assert env["GITDEPLOY_DATA"] == "/data"
         assert "VIRTUAL_ENV" not in env and "OPERATOR_MARKER" not in env

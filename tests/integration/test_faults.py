@@ -32,7 +32,7 @@ SCENARIOS = {
     "extracting": ("build", "interrupted"),
     "linking": ("incremental", "interrupted"),
     "building": ("slow build", "interrupted"),            # killed from outside
-    "packing-slug": ("build", "interrupted"),            # slug of a build, before go-live
+    "packing-slug": ("build", "succeeded"),              # slug of a build: after its verdict
     "releasing": ("slow release", "interrupted"),        # killed from outside
     "swapping-current.env": ("incremental", "interrupted"),
     "between-swaps": ("incremental", "interrupted"),

@@ -75,3 +75,28 @@ def test_what_the_sandbox_shows(tmp_path: Path) -> None:
     assert "No such file or directory" in lines[4]
     assert (tmp_path / "data" / "d").read_text() == "d\n"
     assert "Read-only file system" in done.stderr
+
+
+def test_a_build_root_is_one_mount_for_app_and_cache(tmp_path: Path) -> None:
+    """A build sees its root at /: /app and /cache in one mount, so a hard link from the
+    cache into the release works (link(2) refuses to cross mounts); the tools it is given
+    are read-only; nothing else of the host is there."""
+    root = tmp_path / "build"
+    (root / "app").mkdir(parents=True)
+    (root / "cache").mkdir()
+    (root / "cache" / "pkg.py").write_text("cached\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "tool").write_text("#!/bin/sh\necho tool ran\n")
+    (tmp_path / "tool").chmod(0o755)
+    (tmp_path / "secret").write_text("server file\n")
+    box = Sandbox(files=root / "app", data=tmp_path / "data", writable=True, root=root,
+                  tools=((str(tmp_path / "tool"), "/opt/gitdeploy/bin/tool"),))
+    script = ("ln /cache/pkg.py /app/pkg.py && echo linked; /opt/gitdeploy/bin/tool; "
+              "echo x > /opt/gitdeploy/bin/tool || echo tool-ro; "
+              f"cat {tmp_path}/secret || echo hidden; pwd")
+    done = subprocess.run(box.argv(["/bin/sh", "-c", script]), cwd=box.host_cwd,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.stdout.splitlines() == ["linked", "tool ran", "tool-ro", "hidden", "/app"]
+    assert (root / "app" / "pkg.py").stat().st_nlink == 2
+    with pytest.raises(ValueError, match="holds its files at app/"):
+        Sandbox(files=tmp_path / "elsewhere", data=tmp_path / "data", root=root).argv(["true"])
