@@ -558,7 +558,14 @@ FIGURES: dict[str, Callable[[Path, int], Figure]] = {
     "memory": memory,
     "concurrency": lambda base, runs: concurrency(base, runs, 5000, 20 << 20),
     "sandbox": sandbox,
+    "build_django": lambda base, runs: _builds().django(base, runs),
 }
+
+
+def _builds():  # type: ignore[no-untyped-def]
+    import builds  # bench/builds.py, beside this file; it imports from this one
+
+    return builds
 
 
 def main() -> int:

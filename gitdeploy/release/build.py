@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import collections
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitdeploy.appconfig.buildenv import paths_to_bind
@@ -24,7 +25,7 @@ from gitdeploy.appconfig.buildpack import BuildPlan, NodeBuild, PythonBuild
 from gitdeploy.appconfig.settings import ReleaseSettings
 from gitdeploy.errors import GitdeployError
 from gitdeploy.model.states import Reason
-from gitdeploy.release import toolchain
+from gitdeploy.release import pins, toolchain
 from gitdeploy.release.failure import ReleaseFailure
 from gitdeploy.run.runner import run_command
 from gitdeploy.sandbox import bwrap
@@ -81,6 +82,9 @@ def tool_environment(where: Place) -> dict[str, str]:
         "UV_PROJECT_ENVIRONMENT": venv,
         "UV_TOOL_DIR": f"{where.cache_seen}/uv-tools",
         "VIRTUAL_ENV": venv,
+        # bytecode of the build's own Python runs (collectstatic), kept for the next build:
+        # valid while a package's files are the cache's (hard links keep their mtimes)
+        "PYTHONPYCACHEPREFIX": f"{where.cache_seen}/pyc",
         "POETRY_VIRTUALENVS_CREATE": "false",
         "POETRY_CACHE_DIR": f"{where.cache_seen}/poetry",
         "npm_config_cache": f"{where.cache_seen}/npm",
@@ -125,49 +129,84 @@ def node_steps(step: NodeBuild) -> list[Step]:
 
 
 def run_build(plan: BuildPlan, where: Place, box: bwrap.Sandbox, env: Mapping[str, str],
-              settings: ReleaseSettings, log: ReleaseLog,
-              on_step: Callable[[str], None] | None = None) -> None:
-    """Every step of ``plan``, in order; ReleaseFailure (build failed) at the first that
-    fails, with its last lines."""
+              settings: ReleaseSettings, log: ReleaseLog) -> list[tuple[str, float]]:
+    """Every step of ``plan``, in order, and what each took; ReleaseFailure (build failed)
+    at the first that fails, with its last lines."""
     for text in plan.describe():
         log.header(text)
+    steps = _Steps(box, env, settings, log)
     try:
         for builder in plan.steps:
             if isinstance(builder, PythonBuild):
-                for title, command in python_steps(builder, where):
-                    _run(title, command, box, env, settings, log)
+                _python(builder, where, steps)
                 if builder.django and builder.collectstatic and \
                         toolchain.django_installed(where.files / ".venv"):
-                    _run("python manage.py collectstatic --noinput",
-                         [f"{where.app}/.venv/bin/python", "manage.py", "collectstatic",
-                          "--noinput"], box, env, settings, log)
+                    steps.run("python manage.py collectstatic --noinput",
+                              [f"{where.app}/.venv/bin/python", "manage.py", "collectstatic",
+                               "--noinput"])
             else:
                 toolchain.check_node(builder.engines)
                 for title, command in node_steps(builder):
-                    _run(title, command, box, env, settings, log)
+                    steps.run(title, command)
     except GitdeployError as exc:
         raise ReleaseFailure(Reason.BUILD_FAILED, exc.message) from None
     if plan.command is not None:
-        _run(f"Running build command: {plan.command}", plan.command, box, env, settings, log,
-             name="build command")
+        steps.run(f"Running build command: {plan.command}", plan.command, name="build command")
+    return steps.spent
 
 
-def _run(title: str, command: list[str] | str, box: bwrap.Sandbox, env: Mapping[str, str],
-         settings: ReleaseSettings, log: ReleaseLog, name: str | None = None) -> None:
-    log.header(title)
-    if box.root is not None:
-        prepare_root(box.root)
-    tail: collections.deque[str] = collections.deque(maxlen=TAIL)
+def _python(step: PythonBuild, where: Place, steps: _Steps) -> None:
+    """The venv, then the install: from the last build's pins while requirements.txt is
+    unchanged (offline; resolved again if the cache lacks any), else as python_steps say."""
+    (title, command), *install = python_steps(step, where)
+    steps.run(title, command)
+    name = None
+    if step.installer == "requirements":
+        requirements = where.files / "requirements.txt"
+        python = toolchain.choose_python(step.python, step.python_source)
+        name = pins.key(requirements.read_text(errors="replace"), python, steps.env)
+    if name is not None and pins.path(where.cache, name).is_file():
+        seen = f"{where.cache_seen}/{pins.DIRECTORY}/{name}.txt"
+        try:
+            steps.run("uv pip install -r requirements.txt (unchanged: the last build's "
+                      "versions, from the cache)",
+                      [where.uv, "pip", "install", "--offline", "-r", seen])
+            return
+        except ReleaseFailure:
+            steps.log.header("The cache lacks some of them: resolving requirements.txt again")
+    for title, argv in install:
+        steps.run(title, argv)
+    if name is not None:
+        pins.record(where.files / ".venv", where.cache, name)
 
-    def line(text: str) -> None:
-        tail.append(text)
-        log.line(text)
 
-    result = run_command(command, sandbox=box, env=env, timeout=settings.timeout,
-                         kill_grace=settings.kill_grace, on_line=line)
-    if not result.ok:
-        what = name or (command[0].rsplit("/", 1)[-1] + " " + " ".join(command[1:2])
-                        if isinstance(command, list) else command)
-        last = "".join(f"\n    {log.masker.mask(text)}" for text in tail)
-        raise ReleaseFailure(Reason.BUILD_FAILED, f"{what} {result.describe()}"
-                             + (f"; its last lines:{last}" if last else ""))
+@dataclass
+class _Steps:
+    """Runs a build's steps in its sandbox, streaming their lines; keeps what each took."""
+    box: bwrap.Sandbox
+    env: Mapping[str, str]
+    settings: ReleaseSettings
+    log: ReleaseLog
+    spent: list[tuple[str, float]] = field(default_factory=list)
+
+    def run(self, title: str, command: list[str] | str, name: str | None = None) -> None:
+        self.log.header(title)
+        started = time.monotonic()
+        if self.box.root is not None:
+            prepare_root(self.box.root)
+        tail: collections.deque[str] = collections.deque(maxlen=TAIL)
+
+        def line(text: str) -> None:
+            tail.append(text)
+            self.log.line(text)
+
+        result = run_command(command, sandbox=self.box, env=self.env,
+                             timeout=self.settings.timeout,
+                             kill_grace=self.settings.kill_grace, on_line=line)
+        self.spent.append((title, round(time.monotonic() - started, 3)))
+        if not result.ok:
+            what = name or (command[0].rsplit("/", 1)[-1] + " " + " ".join(command[1:2])
+                            if isinstance(command, list) else command)
+            last = "".join(f"\n    {self.log.masker.mask(text)}" for text in tail)
+            raise ReleaseFailure(Reason.BUILD_FAILED, f"{what} {result.describe()}"
+                                 + (f"; its last lines:{last}" if last else ""))

@@ -4,6 +4,7 @@ release (config change, rollback, promotion) without git or a build."""
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,7 +146,11 @@ class Preparer:
         env.update(build.tool_environment(where))
         box = sandbox_for(self.layout, self.app, build_dir, enabled=self.sandboxed,
                           writable=True, build_root=root, tools=build.tools(where, network))
-        build.run_build(plan, where, box, env, settings.release, self.log)
+        started = time.monotonic()
+        spent = build.run_build(plan, where, box, env, settings.release, self.log)
+        seconds = time.monotonic() - started
+        self.log.header(f"Built in {seconds:.1f} s")
+        self.oplog.info("build.end", seconds=round(seconds, 3), steps=spent)
 
     def _materialize(self, repo: Path, sha: str, build_dir: Path, incremental: bool) -> None:
         """The commit's files in build_dir: linked from the live release where they did not

@@ -46,6 +46,12 @@ def test_a_django_app_builds_with_uv_and_runs_its_heroku_procfile_unchanged(
     repo.commit({"VERSION": "2"})
     again = repo.push().stderr
     assert "Downloading" not in again and "Installed 9 packages" in again
+    assert "(unchanged: the last build's versions, from the cache)" in again
+    shutil.rmtree(server.root / "apps/shop/build/cache/uv")  # the pins outlive their packages
+    repo.commit({"VERSION": "3"})
+    again = repo.push().stderr
+    assert "The cache lacks some of them: resolving requirements.txt again" in again
+    assert "Installed 9 packages" in again and server.release("shop", 3)["status"] == "succeeded"
     ran = server.gd("run", "-a", "shop", "--", "python", "-c",
                     "import django, sys; print(sys.prefix, django.__version__[:1])").stdout
     assert ran.startswith("/app/.venv 5")
