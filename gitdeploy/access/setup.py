@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from gitdeploy.appconfig.buildenv import network_settings
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.model import names
 from gitdeploy.resources import gitdeploy_command
@@ -25,12 +26,13 @@ _USER = names.KEY_NAME  # a conservative pattern for the user name too
 
 
 def _run(argv: list[str], account: pwd.struct_passwd | None = None,
-         stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
+         stdin: str | None = None,
+         extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     """Run argv (as ``account`` when given: its uid, gid and a minimal environment)."""
     if account is None:
         return subprocess.run(argv, capture_output=True, timeout=120, check=False)
     env = {"HOME": account.pw_dir, "USER": account.pw_name, "LOGNAME": account.pw_name,
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(extra_env or {})}
     return subprocess.run(argv, capture_output=True, timeout=120, check=False,
                           input=stdin.encode() if stdin is not None else None,
                           user=account.pw_uid, group=account.pw_gid, extra_groups=[], env=env,
@@ -110,6 +112,21 @@ def _sandbox(account: pwd.struct_passwd, say: Callable[[str], None]) -> None:
         f"Sandbox checked: {account.pw_name} can run app code in bubblewrap")
 
 
+def _network_settings(account: pwd.struct_passwd, root: Path,
+                      say: Callable[[str], None]) -> None:
+    """This shell's proxies and CA bundles, stored for builds: a push over ssh runs with
+    sshd's environment, which has none of them. Passed in the environment, never in argv."""
+    found = network_settings(os.environ, {})
+    if not found:
+        return
+    done = _run([*gitdeploy_command(), "--root", str(root), "builds:env:set",
+                 "--from-environment"], account, extra_env=found)
+    if done.returncode != 0:
+        raise GitdeployError(done.stderr.decode().strip().removeprefix("error: "))
+    say(f"Builds reach the package registries with this shell's {', '.join(sorted(found))} "
+        "(`gitdeploy builds:env` shows them)")
+
+
 def admin_key_name(key: str, name: str | None) -> str:
     """The first admin key's name: ``name``, else the key's comment made a valid name (an
     e-mail-like ``alice@laptop`` is one), else ``admin``."""
@@ -153,6 +170,7 @@ def setup(user: str, root: Path | None, admin_key: str | None,
         raise GitdeployError(f"{user} cannot run {gitdeploy_command()[0]}: install gitdeploy "
                              "where every user can read it (e.g. a venv in /opt/gitdeploy)")
     _sandbox(account, say)
+    _network_settings(account, root, say)
     if admin_key and key_name:
         done = _run([*gitdeploy_command(), "--root", str(root), "keys:add", key_name, "--admin"],
                     account, stdin=admin_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from gitdeploy.cli.common import app_of, out
 from gitdeploy.errors import EXIT_OK
@@ -36,7 +37,8 @@ def cmd_builds_env(server: Server, args: argparse.Namespace) -> int:
 
 
 def cmd_builds_env_set(server: Server, args: argparse.Namespace) -> int:
-    values = set_build_env(server, args.pairs)
+    values = set_build_env(server, args.pairs,
+                           os.environ if args.from_environment else None)
     out(f"Builds now get {', '.join(sorted(values))} (from the next build on)")
     return EXIT_OK
 

@@ -153,7 +153,9 @@ def build_parser() -> Parser:
     p.add_argument("--json", action="store_true")
     p = command("builds:env:set", "builds:cmd_builds_env_set", "set a network setting of "
                 "builds (NAME= hides the server environment's)", app=False)
-    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
+    p.add_argument("pairs", nargs="*", metavar="NAME=VALUE")
+    p.add_argument("--from-environment", action="store_true",
+                   help="store the network settings of this command's own environment")
     p = command("builds:env:unset", "builds:cmd_builds_env_unset",
                 "remove a network setting of builds", app=False)
     p.add_argument("pairs", nargs="+", metavar="NAME")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from gitdeploy.appconfig.buildenv import check_name, network_settings
 from gitdeploy.appconfig.masking import is_secret, masked_url
@@ -63,8 +64,13 @@ def build_env(server: Server) -> dict[str, tuple[str, str]]:
     return shown
 
 
-def set_build_env(server: Server, pairs: list[str]) -> dict[str, str]:
-    values: dict[str, str] = {}
+def set_build_env(server: Server, pairs: list[str],
+                  environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Store ``pairs`` (NAME=VALUE), and the network settings found in ``environ``."""
+    values = network_settings(environ, {}) if environ is not None else {}
+    if not pairs and not values:
+        raise UsageError("name at least one NAME=VALUE" if environ is None else
+                         "this environment has no network settings to store")
     for pair in pairs:
         name, equals, value = pair.partition("=")
         if not equals:

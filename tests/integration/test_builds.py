@@ -126,6 +126,8 @@ def test_network_settings_reach_the_build_only(make_app: MakeApp, server: Server
     assert "UV_CONCURRENT_DOWNLOADS: 3 (server setting)" in " ".join(shown.split())
     bad = server.gd("builds:env:set", "DATABASE_URL=x", check=False)
     assert bad.returncode == 2 and "not a network setting" in bad.stderr
+    empty = server.gd("builds:env:set", check=False)
+    assert empty.returncode == 2 and "name at least one NAME=VALUE" in empty.stderr
 
 
 def test_the_cache_is_purged_on_request_and_unseen_by_the_app(

@@ -344,7 +344,8 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
     pub_file = tmp_path / "admin.pub"
     pub_file.write_text(public)
     user = "gdsetup"
-    result = run([GITDEPLOY, "setup", "--user", user, "--admin-key", str(pub_file)])
+    result = run([GITDEPLOY, "setup", "--user", user, "--admin-key", str(pub_file)],
+                 env={**os.environ, "npm_config_loglevel": "warn"})  # a network setting
     account = ensure_user(user)
     root = Path(account.pw_dir) / ".gitdeploy"
     try:
@@ -362,6 +363,11 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
                      str(tmp_path / "second.pub"), "--admin-name", "ops"])
         assert f"User {user} exists" in again.stdout
         assert "ssh-command --key ops" in authorized.read_text()
+        # a push over ssh runs with sshd's environment: setup stored the shell's settings
+        assert "Builds reach the package registries with this shell's" in result.stdout
+        stored = subprocess.run(sshd.client_argv(user, private, "builds:env"),
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert "npm_config_loglevel: warn (server setting)" in " ".join(stored.stdout.split())
     finally:
         shutil.rmtree(root, ignore_errors=True)
         (Path(account.pw_dir) / ".ssh" / "authorized_keys").unlink(missing_ok=True)
