@@ -21,7 +21,7 @@ RANKS = {
     "appconfig": 2,
     "store": 3, "sandbox": 3,
     "git": 4, "run": 4, "database": 4,
-    "processes": 5,
+    "processes": 5, "proxy": 5,
     "release": 6,
     "events": 7,
     "access": 8,

@@ -22,10 +22,11 @@ GIT_COMMANDS = {"git-receive-pack": "receive-pack", "git-upload-pack": "upload-p
 APP_COMMANDS = frozenset({
     "deploy", "releases", "releases:info", "releases:output", "rollback", "config",
     "config:get", "config:set", "config:unset", "ps", "ps:scale", "ps:restart", "logs",
-    "promote", "run", "builds:cache:purge",
+    "promote", "run", "builds:cache:purge", "domains", "domains:add", "domains:remove",
 })
 ADMIN_COMMANDS = frozenset({"apps:create", "apps:destroy", "keys", "keys:add", "keys:remove",
-                            "builds:env", "builds:env:set", "builds:env:unset"})
+                            "builds:env", "builds:env:set", "builds:env:unset",
+                            "settings", "settings:set", "settings:unset"})
 OPEN_COMMANDS = frozenset({"apps", "help"})
 SSH_COMMANDS = APP_COMMANDS | ADMIN_COMMANDS | OPEN_COMMANDS
 

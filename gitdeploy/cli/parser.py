@@ -159,6 +159,21 @@ def build_parser() -> Parser:
     p = command("builds:env:unset", "builds:cmd_builds_env_unset",
                 "remove a network setting of builds", app=False)
     p.add_argument("pairs", nargs="+", metavar="NAME")
+    p = command("domains", "domains:cmd_domains", "the domains that reach the app")
+    p.add_argument("--json", action="store_true")
+    p = command("domains:add", "domains:cmd_domains_add", "route domains to the app")
+    p.add_argument("hosts", nargs="+", metavar="HOST")
+    p = command("domains:remove", "domains:cmd_domains_remove", "stop routing domains to it")
+    p.add_argument("hosts", nargs="+", metavar="HOST")
+    p = command("settings", "domains:cmd_settings", "the server's settings (the front door)",
+                app=False)
+    p.add_argument("--json", action="store_true")
+    p = command("settings:set", "domains:cmd_settings_set", "change server settings",
+                app=False)
+    p.add_argument("pairs", nargs="+", metavar="NAME=VALUE")
+    p = command("settings:unset", "domains:cmd_settings_unset", "back to the default",
+                app=False)
+    p.add_argument("names", nargs="+", metavar="NAME")
     p = command("keys", "keys:cmd_keys", "ssh keys and their rights", app=False)
     p.add_argument("--json", action="store_true")
     p = command("keys:add", "keys:cmd_keys_add", "add an ssh public key (read from stdin)",

@@ -27,10 +27,13 @@ def cmd_ps(server: Server, args: argparse.Namespace) -> int:
     found = control.status(server, app)
     if args.json:
         out(json.dumps([{"process": p.name, "state": p.state, "pid": p.pid,
-                         "uptime_seconds": p.uptime, "port": p.port} for p in found], indent=2))
+                         "uptime_seconds": p.uptime, "port": p.port,
+                         "release": f"v{p.release}" if p.release else None}
+                        for p in found], indent=2))
         return EXIT_OK
     out(f"=== {app} Processes")
-    rows = [(p.name, p.state, f"pid {p.pid}" if p.pid else "-", f"up {_uptime(p.uptime)}",
+    rows = [(p.name, f"v{p.release}" if p.release else "-", p.state,
+             f"pid {p.pid}" if p.pid else "-", f"up {_uptime(p.uptime)}",
              f"port {p.port}" if p.port else "") for p in found]
     for line in render.table(rows) or [f"{app} runs no processes"]:
         out(line)
@@ -40,7 +43,10 @@ def cmd_ps(server: Server, args: argparse.Namespace) -> int:
 def cmd_ps_scale(server: Server, args: argparse.Namespace) -> int:
     app = app_of(server, args)
     changes = control.parse_scale(args.pairs)
-    control.scale(server, app, changes, out)
+    if control.scale(server, app, changes, out):
+        from gitdeploy.proxy.frontdoor import refresh
+
+        refresh(server)  # the front door's upstream: the web instances now running
     out("Scaled " + ", ".join(f"{kind}={count}" for kind, count in changes.items()))
     return EXIT_OK
 

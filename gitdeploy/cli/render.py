@@ -80,6 +80,7 @@ def release_object(release: Release, current: int | None) -> dict[str, Any]:
 def release_info(release: Release, current: int | None, extra: dict[str, Any]) -> dict[str, Any]:
     info = release_object(release, current)
     info["config_keys"] = sorted(release.config or {})
+    info["switched_at"] = release.switched_at  # when the front door sent it traffic
     info.update(extra)
     return info
 
@@ -100,6 +101,8 @@ def info_text(info: dict[str, Any], app: str) -> str:
     ]
     if info.get("postdeploy_status"):
         labels.append(("Postdeploy", info["postdeploy_status"]))
+    if info.get("switched_at"):
+        labels.append(("Took traffic", info["switched_at"]))
     width = max(len(label) for label, _ in labels) + 1
     lines += [f"{label + ':':<{width}} {value}" for label, value in labels]
     changes = info.get("changes_since")

@@ -33,6 +33,7 @@ class Release:
     schema_changes: list[dict[str, Any]] | None = None
     golive: GoLive | None = None
     golive_previous: int | None = None  # what was live before it (with golive set)
+    switched_at: str | None = None  # when the front door sent it traffic
 
     @property
     def name(self) -> str:

@@ -15,6 +15,7 @@ from gitdeploy.resources import unit_template
 from gitdeploy.sandbox import check
 from gitdeploy.sandbox.bwrap import Sandbox
 from gitdeploy.store.fsops import private_dir, read_regular_file
+from gitdeploy.store.routes import WebRoute
 from gitdeploy.store.server import Server
 
 NO_MANAGER = ("web processes were not started: no systemd user manager is reachable "
@@ -38,13 +39,27 @@ def live_procfile(server: Server, app: str, version: int) -> Procfile:
     return parse_procfile(data) if data is not None else Procfile()
 
 
-def plan(server: Server, app: str, version: int) -> list[units.Process]:
-    """What should run for release vN: its Procfile's types at the app's scale."""
+def plan(server: Server, app: str, version: int,
+         web: WebRoute | None = None) -> list[units.Process]:
+    """What should run for release vN: its Procfile's types at the app's scale; with a
+    front door route, its web instances are those of the route's release, on its ports."""
     release = server.ledger.release(app, version)
     config = release.config or {} if release is not None else {}
     port = units.web_port(config, port_base(server, app))
-    return units.processes(live_procfile(server, app, version).processes,
-                           server.app(app).formation, port)
+    found = units.processes(live_procfile(server, app, version).processes,
+                            server.app(app).formation, port)
+    if web is None:
+        return found
+    return [*web_processes(server, app, web), *(p for p in found if p.type != "web")]
+
+
+def web_processes(server: Server, app: str, web: WebRoute) -> list[units.Process]:
+    """The web instances of a front door route: its release's web command, its ports."""
+    command = live_procfile(server, app, web.release).processes.get("web")
+    if command is None:
+        return []
+    return [units.Process("web", n, command, web.port + n - 1, release=web.release)
+            for n in range(1, web.count + 1)]
 
 
 def log_dir(server: Server, app: str) -> Path:
@@ -80,35 +95,67 @@ def unit_user(server: Server, systemd: Systemd) -> str | None:
         return str(owner)
 
 
-def render(server: Server, systemd: Systemd, app: str,
-           wanted: list[units.Process]) -> list[units.UnitFile]:
+def services(server: Server, systemd: Systemd, app: str,
+             wanted: list[units.Process]) -> list[units.UnitFile]:
+    """Service units: those of ``current`` run the live release; those bound to a release
+    run its own directory and env file."""
     target_dir = None if systemd.journald() else log_dir(server, app)
     if target_dir is not None:
         target_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return units.render(
-        app, wanted, workdir=server.layout.current(app), env_file=server.layout.current_env(app),
-        log_dir=target_dir, service_template=unit_template("process.service.in"),
-        target_template=unit_template("app.target.in"),
-        sandbox=process_sandbox(server, app), user=unit_user(server, systemd),
-    )
+    layout, found = server.layout, []
+    for release in dict.fromkeys(p.release for p in wanted):
+        files = layout.current(app) if release is None else layout.release_dir(app, release)
+        box = process_sandbox(server, app)
+        found += units.services(
+            app, [p for p in wanted if p.release == release], workdir=files,
+            env_file=layout.current_env(app) if release is None else
+            layout.env_file(app, release),
+            log_dir=target_dir, service_template=unit_template("process.service.in"),
+            sandbox=Sandbox(files=files, data=box.data) if box is not None else None,
+            user=unit_user(server, systemd))
+    return found
+
+
+def render(server: Server, systemd: Systemd, app: str,
+           wanted: list[units.Process]) -> list[units.UnitFile]:
+    found = services(server, systemd, app, wanted)
+    return [*found, units.target(app, [unit.name for unit in found],
+                                 unit_template("app.target.in"))]
+
+
+def start_beside(server: Server, systemd: Systemd, app: str,
+                 wanted: list[units.Process]) -> None:
+    """Start ``wanted`` next to what runs (the front door's new web instances): their unit
+    files written, nothing else touched."""
+    systemd.add(services(server, systemd, app, wanted))
+    names = [units.service_name(app, p) for p in wanted]
+    systemd.systemctl("reset-failed", *names, check=False)
+    systemd.systemctl("start", *names)
+
+
+def remove(systemd: Systemd, app: str, wanted: list[units.Process]) -> None:
+    """Stop ``wanted`` and remove their unit files (new instances that failed their check)."""
+    systemd.remove([units.service_name(app, p) for p in wanted])
 
 
 def apply(server: Server, systemd: Systemd, app: str, version: int,
-          restart: bool = True) -> list[units.Process]:
+          restart: bool = True, web: WebRoute | None = None) -> list[units.Process]:
     """Run release vN's processes: units rewritten if they changed, removed types stopped,
-    the rest restarted (``restart``) or only started if not running (scaling)."""
-    wanted = plan(server, app, version)
+    the rest restarted (``restart``) or only started if not running (scaling). Web instances
+    bound to a front door route (``web``) are only started: they were checked already."""
+    wanted = plan(server, app, version, web)
     systemd.sync(units.unit_prefix(app), render(server, systemd, app, wanted))
     target = units.target_name(app)
-    services = [units.service_name(app, p) for p in wanted]
+    again = [units.service_name(app, p) for p in wanted if p.release is None]
+    bound = [units.service_name(app, p) for p in wanted if p.release is not None]
     systemd.systemctl("enable", target)
-    if services and restart:
+    if again and restart:
         # a unit crash-looping (auto-restart, or failed at its start limit) would keep its
         # restart count and refuse to start: a new release starts from a clean slate
-        systemd.systemctl("reset-failed", *services, check=False)
-        systemd.systemctl("restart", *services)
-    elif services:
-        systemd.systemctl("start", *services)
+        systemd.systemctl("reset-failed", *again, check=False)
+        systemd.systemctl("restart", *again)
+    if (again and not restart) or bound:
+        systemd.systemctl("start", *(bound if restart else again + bound))
     systemd.systemctl("start", target)
     return wanted
 

@@ -14,8 +14,10 @@ from gitdeploy.errors import UsageError
 from gitdeploy.processes import units
 from gitdeploy.processes.apply import apply, live_procfile, log_dir, manager, plan, require_manager
 from gitdeploy.processes.systemd import Systemd
+from gitdeploy.store import routes
 from gitdeploy.store.live import current_version
 from gitdeploy.store.locks import FileLock
+from gitdeploy.store.routes import WebRoute
 from gitdeploy.store.server import Server
 
 
@@ -67,12 +69,14 @@ class ProcessState:
     pid: int | None
     uptime: float | None
     port: int | None
+    release: int | None  # the release it runs
 
 
 def status(server: Server, app: str) -> list[ProcessState]:
     systemd = require_manager()
     version = current_version(server, app)
-    wanted = plan(server, app, version) if version is not None else []
+    route = routes.web_route(server.ledger, app)
+    wanted = plan(server, app, version, route) if version is not None else []
     names = [units.service_name(app, p) for p in wanted]
     found = systemd.properties(names, "ActiveState", "SubState", "MainPID",
                                "ExecMainStartTimestampMonotonic")
@@ -85,7 +89,7 @@ def status(server: Server, app: str) -> list[ProcessState]:
         state = f"{info.get('ActiveState', 'unknown')} ({info.get('SubState', '?')})"
         result.append(ProcessState(process.name, state, pid,
                                    (now_us - started) / 1e6 if pid and started else None,
-                                   process.port))
+                                   process.port, process.release or version))
     return result
 
 
@@ -116,8 +120,13 @@ def parse_scale(args: list[str]) -> dict[str, int]:
 
 
 def scale(server: Server, app: str, changes: dict[str, int],
-          say: Callable[[str], None]) -> None:
+          say: Callable[[str], None]) -> bool:
+    """Set the app's scale; True if its front door route changed (nginx's upstream must
+    follow)."""
+    rerouted = False
+
     def change() -> None:
+        nonlocal rerouted
         # under the app lock: a release going live meanwhile must not be scaled (or have
         # its new types' units removed) from the Procfile of the one before it
         version = current_version(server, app)
@@ -129,10 +138,16 @@ def scale(server: Server, app: str, changes: dict[str, int],
                                  f"(it has: {', '.join(known) or 'none'})")
         server.ledger.set_formation(app, {**server.app(app).formation, **changes})
         systemd = manager()
+        route = routes.web_route(server.ledger, app)
+        if route is not None and "web" in changes:
+            route = WebRoute(route.release, route.port, changes["web"])
+            routes.set_web_route(server.ledger, app, route)
+            rerouted = True
         if version is not None and systemd is not None:
-            apply(server, systemd, app, version, restart=False)
+            apply(server, systemd, app, version, restart=False, web=route)
 
     _with_app_lock(server, app, change, say)
+    return rerouted
 
 
 def restart(server: Server, app: str, kind: str | None,
@@ -141,7 +156,7 @@ def restart(server: Server, app: str, kind: str | None,
     version = current_version(server, app)
     if version is None:
         raise UsageError(f"{app} has no live release")
-    wanted = plan(server, app, version)
+    wanted = plan(server, app, version, routes.web_route(server.ledger, app))
     chosen = [p for p in wanted if kind is None or p.type == kind]
     if kind is not None and not chosen:
         raise UsageError(f"no running process type {kind!r}")

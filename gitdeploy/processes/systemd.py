@@ -110,6 +110,24 @@ class Systemd:
             self.systemctl("daemon-reload")
         return changed
 
+    def add(self, units: Iterable[UnitFile]) -> None:
+        """Write ``units`` beside the others, then daemon-reload."""
+        self.unit_dir.mkdir(parents=True, exist_ok=True)
+        for unit in units:
+            atomic_write(self.unit_dir / unit.name, unit.text.encode(), 0o644)
+        self.systemctl("daemon-reload")
+
+    def remove(self, names: list[str]) -> None:
+        """Stop ``names`` (gracefully: SIGTERM, SIGKILL after their stop timeout) and delete
+        their unit files."""
+        if not names:
+            return
+        self.systemctl("stop", *names, check=False)
+        for name in names:
+            (self.unit_dir / name).unlink(missing_ok=True)
+        self.systemctl("daemon-reload")
+        self.systemctl("reset-failed", *names, check=False)
+
     def properties(self, units: list[str], *names: str) -> dict[str, dict[str, str]]:
         """``systemctl show`` of several units: unit -> {property: value}."""
         if not units:

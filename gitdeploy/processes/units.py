@@ -32,6 +32,7 @@ class Process:
     instance: int
     command: str
     port: int | None
+    release: int | None = None  # runs release vN's files (behind the front door), not current
 
     @property
     def name(self) -> str:
@@ -53,7 +54,10 @@ def worker_unit(app: str, version: int) -> str:
 
 
 def service_name(app: str, process: Process) -> str:
-    return f"gitdeploy-{app}.{process.type}.{process.instance}.service"
+    """``gitdeploy-shop.web.1.service``; ``gitdeploy-shop.web.1.v5.service`` for an instance
+    bound to its release, so two releases' instances can run side by side."""
+    bound = f".v{process.release}" if process.release is not None else ""
+    return f"gitdeploy-{app}.{process.type}.{process.instance}{bound}.service"
 
 
 def web_port(config: Mapping[str, str], allocated: int) -> int:
@@ -127,6 +131,27 @@ def render(
     """The app's unit files; output to ``log_dir/TYPE.N.log``, or to the journal if None.
     ``sandbox``: where the commands run (None: the shared-trust mode); ``user``: the account
     they run as under the system manager (User=)."""
+    units = services(app, plan, workdir=workdir, env_file=env_file, log_dir=log_dir,
+                     service_template=service_template, sandbox=sandbox, user=user)
+    return [*units, target(app, [unit.name for unit in units], target_template)]
+
+
+def target(app: str, wants: list[str], template: str) -> UnitFile:
+    return UnitFile(target_name(app), _fill(template, {"APP": app, "WANTS": " ".join(wants)}))
+
+
+def services(
+    app: str,
+    plan: list[Process],
+    *,
+    workdir: Path,
+    env_file: Path,
+    log_dir: Path | None,
+    service_template: str,
+    sandbox: Sandbox | None = None,
+    user: str | None = None,
+) -> list[UnitFile]:
+    """One service unit per process (see render)."""
     target = target_name(app)
     units = []
     for process in plan:
@@ -150,6 +175,4 @@ def render(
             "OUTPUT": output,
             "SYSLOG_ID": f"gitdeploy-{app}.{process.name}",
         })))
-    wants = " ".join(unit.name for unit in units)
-    units.append(UnitFile(target, _fill(target_template, {"APP": app, "WANTS": wants})))
     return units

@@ -19,7 +19,10 @@ from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
 from gitdeploy.processes.control import log_mark, tail
 from gitdeploy.processes.systemd import Systemd
 from gitdeploy.processes.webcheck import check_web
+from gitdeploy.proxy import frontdoor
+from gitdeploy.release import switchover
 from gitdeploy.release.failure import ReleaseFailure
+from gitdeploy.store import routes
 from gitdeploy.store.fsops import atomic_write, read_regular_file, remove_file, swap_symlink
 from gitdeploy.store.live import current_version
 from gitdeploy.store.releaselog import ReleaseLog
@@ -55,7 +58,15 @@ class Switch:
             self._passed()
             return
         remove_file(self.server.layout.no_manager_said(self.app))  # a later loss is news
-        failure = self._run_and_check(systemd, self.version, healthcheck)
+        route = switchover.route_for(self.server, self.app, self.version)
+        if route is not None:
+            failure = switchover.switch(self.server, systemd, self.app, route, healthcheck,
+                                        self.log)
+        else:
+            switchover.leave(self.server, self.app)
+            failure = self._run_and_check(systemd, self.version, healthcheck)
+            if failure is None and "web" in procfile.processes:
+                self._say_no_route()
         if failure is None:
             self._passed()
             return
@@ -97,6 +108,21 @@ class Switch:
             self.log.warn(NO_MANAGER + "; said once for this app")
             atomic_write(said, b"")
 
+    def _say_no_route(self) -> None:
+        """Once per app: its web runs on its ports, and no domain reaches it."""
+        said = self.server.layout.no_route_said(self.app)
+        if said.exists():
+            return
+        if not frontdoor.enabled(self.server):
+            how = ("nginx is not set up as the front door (gitdeploy setup installs it; "
+                   "see README, 'The front door')")
+        else:
+            how = (f"{self.app} has no domain (gitdeploy domains:add -a {self.app} HOST, or a "
+                   "server domain: gitdeploy settings:set domain=example.com)")
+        self.log.warn(f"nothing routes a domain to {self.app}'s web, which listens on its "
+                      f"port only: {how}; said once for this app")
+        atomic_write(said, b"")
+
     def _passed(self) -> None:
         self.server.ledger.update(self.app, self.version, golive=GoLive.PASSED.value)
         faults.point("checked")
@@ -120,11 +146,25 @@ class Switch:
         else:
             self._point_current_at(previous)
         systemd = manager()
+        route = routes.web_route(self.server.ledger, self.app)
+        switched = route is not None and route.release == self.version
+        if systemd is not None and not switched:
+            switchover.discard(systemd, self.app, self.version)  # started, never routed to
         if previous is None:
             if systemd is not None:
                 self._stop_all(systemd)
+            switchover.leave(self.server, self.app)
             return "no release is live"
         if systemd is None:
+            return f"v{previous} is still live"
+        if not switched and switchover.route_for(self.server, self.app, self.version):
+            return f"v{previous} is still live"  # the front door never left its web
+        back = switchover.route_for(self.server, self.app, previous)
+        if back is not None:
+            failure = switchover.switch(self.server, systemd, self.app, back,
+                                        self._healthcheck_of(previous), self.log)
+            if failure is not None:
+                return f"v{previous} is live but its web check failed too: {failure}"
             return f"v{previous} is still live"
         failure = self._run_and_check(systemd, previous, self._healthcheck_of(previous),
                                       going_back=True)

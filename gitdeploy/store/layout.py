@@ -107,6 +107,16 @@ class Layout:
         waits on it (not on the slug packing or the postdeploy that follow the verdict)."""
         return self.locks_dir(app) / f"v{version}.turn.lock"
 
+    @property
+    def nginx_dir(self) -> Path:
+        """The front door's config: gitdeploy.conf (what the system nginx includes), apps/
+        (one file per app), and ``reload``, touched when nginx should reload."""
+        return self.root / "nginx"
+
+    def no_route_said(self, app: str) -> Path:
+        """Present once the app's pushers were told nothing routes a domain to its web."""
+        return self.app_dir(app) / "no-route-said"
+
     def no_manager_said(self, app: str) -> Path:
         """Present once the app's pushers were told no systemd manager is reachable."""
         return self.app_dir(app) / "no-manager-said"

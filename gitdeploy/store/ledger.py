@@ -36,6 +36,7 @@ def _release(row: sqlite3.Row) -> Release:
         ),
         golive=GoLive(row["golive"]) if row["golive"] is not None else None,
         golive_previous=row["golive_previous"],
+        switched_at=row["switched_at"],
     )
 
 
@@ -92,6 +93,7 @@ class Ledger:
     def delete_app(self, name: str) -> None:
         with self.write() as db:
             db.execute("DELETE FROM releases WHERE app = ?", (name,))
+            db.execute("DELETE FROM domains WHERE app = ?", (name,))
             db.execute("DELETE FROM apps WHERE name = ?", (name,))
 
     def app(self, name: str) -> AppRecord | None:
@@ -244,7 +246,7 @@ class Ledger:
         }
         allowed = {"status", "reason", "started_at", "finished_at", "config", "commit_sha",
                    "postdeploy_status", "schema_changes", "description", "request",
-                   "golive", "golive_previous"}
+                   "golive", "golive_previous", "switched_at"}
         unknown = set(encoded) - allowed
         if unknown:
             raise ValueError(f"unknown release fields: {sorted(unknown)}")

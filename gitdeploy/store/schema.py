@@ -54,5 +54,20 @@ CREATE TABLE IF NOT EXISTS build_env (
     value TEXT NOT NULL
 )
 """,
+    # the front door: server settings (domain, proxy ports), each app's domains, which
+    # release's web instances the proxy routes an app to, and when a release took traffic
+    """
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS domains (
+    host TEXT PRIMARY KEY,
+    app TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+ALTER TABLE apps ADD COLUMN web TEXT;
+ALTER TABLE releases ADD COLUMN switched_at TEXT
+""",
 )
 SCHEMA_VERSION = len(MIGRATIONS)
