@@ -18,11 +18,12 @@ from gitdeploy.model.access import Access
 MAX_COMMAND = 4096
 GIT_COMMANDS = {"git-receive-pack": "receive-pack", "git-upload-pack": "upload-pack"}
 # Commands a key with access to an app may run on it (over ssh: push, releases, config,
-# rollback, processes, logs).
+# rollback, processes, logs, its domains and TLS certificate).
 APP_COMMANDS = frozenset({
     "deploy", "releases", "releases:info", "releases:output", "rollback", "config",
     "config:get", "config:set", "config:unset", "ps", "ps:scale", "ps:restart", "logs",
     "promote", "run", "builds:cache:purge", "domains", "domains:add", "domains:remove",
+    "certs", "certs:add", "certs:remove",
 })
 ADMIN_COMMANDS = frozenset({"apps:create", "apps:destroy", "keys", "keys:add", "keys:remove",
                             "builds:env", "builds:env:set", "builds:env:unset",

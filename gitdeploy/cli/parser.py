@@ -174,6 +174,13 @@ def build_parser() -> Parser:
     p = command("settings:unset", "domains:cmd_settings_unset", "back to the default",
                 app=False)
     p.add_argument("names", nargs="+", metavar="NAME")
+    p = command("certs", "certs:cmd_certs", "the app's TLS certificate")
+    p.add_argument("--json", action="store_true")
+    p = command("certs:add", "certs:cmd_certs_add", "check and store the app's TLS certificate "
+                "and key (PEM files; '-': both from stdin, the certificate first)")
+    p.add_argument("cert", metavar="CERT", help="the certificate, then its chain ('-': stdin)")
+    p.add_argument("key", metavar="KEY", nargs="?", help="its private key")
+    command("certs:remove", "certs:cmd_certs_remove", "remove the app's TLS certificate and key")
     p = command("keys", "keys:cmd_keys", "ssh keys and their rights", app=False)
     p.add_argument("--json", action="store_true")
     p = command("keys:add", "keys:cmd_keys_add", "add an ssh public key (read from stdin)",

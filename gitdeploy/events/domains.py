@@ -66,6 +66,13 @@ def remove_domains(server: Server, app: str, hosts: list[str]) -> None:
     _wait(server, checked, routed=False)
 
 
+def tls_changed(server: Server) -> None:
+    """nginx loads the app's new certificate (the same paths: a reload even if no file of
+    its config changed)."""
+    with frontdoor.locked(server):
+        frontdoor.refresh(server, force=True)
+
+
 def show_settings(server: Server) -> dict[str, str]:
     return routes.settings(server.ledger)
 

@@ -114,7 +114,8 @@ def locked(server: Server) -> Iterator[None]:
         lock.release()
 
 
-def refresh(server: Server, change: Mapping[str, WebRoute | None] | None = None) -> bool:
+def refresh(server: Server, change: Mapping[str, WebRoute | None] | None = None,
+            force: bool = False) -> bool:
     """Make nginx's config match the ledger (with ``change``'s routes instead of the
     recorded ones): check it, install it, reload. False if nothing changed. Raises
     GitdeployError if nginx refuses it: then nothing changed."""
@@ -129,7 +130,7 @@ def refresh(server: Server, change: Mapping[str, WebRoute | None] | None = None)
             sites.append(found)
     where, on = server.layout.nginx_dir, listen(server)
     nginx.check(sites, on, where)
-    if not nginx.install(sites, on, where):
+    if not nginx.install(sites, on, where) and not force:
         return False
     nginx.reload(where, routes.settings(server.ledger).get("proxy.pidfile"))
     return True

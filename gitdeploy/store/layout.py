@@ -88,6 +88,22 @@ class Layout:
     def log(self, app: str, version: int) -> Path:
         return self.logs_dir(app) / f"v{version}.log"
 
+    def tls_dir(self, app: str) -> Path:
+        """The app's TLS certificate and key: a symlink to a directory written in full
+        before it is swapped in, so the two always belong together."""
+        return self.app_dir(app) / "tls"
+
+    def tls_cert(self, app: str) -> Path:
+        """The certificate, then its chain (PEM, 0644)."""
+        return self.tls_dir(app) / "cert.pem"
+
+    def tls_key(self, app: str) -> Path:
+        """The certificate's private key (PEM, 0600)."""
+        return self.tls_dir(app) / "key.pem"
+
+    def tls_lock(self, app: str) -> Path:
+        return self.locks_dir(app) / "tls.lock"
+
     def tmp_dir(self, app: str) -> Path:
         """Scratch space on the same filesystem as releases/, so renames are atomic."""
         return self.app_dir(app) / "tmp"

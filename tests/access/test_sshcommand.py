@@ -97,6 +97,8 @@ ALICE = Access("alice", False, frozenset({"shop"}))
         (ALICE, "apps:create", [], False),
         (ALICE, "keys", [], False),
         (ALICE, "keys:add", [], False),
+        (ALICE, "certs:add", ["shop"], True),  # an app's key manages its certificate
+        (ALICE, "certs:remove", ["blog"], False),
         (ALICE, "push", ["shop"], True),
         (ALICE, "push", ["nonexistent"], False),
     ],

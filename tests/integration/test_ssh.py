@@ -242,7 +242,7 @@ def test_config_set_over_ssh_takes_a_multiline_value_on_stdin(site: Site) -> Non
 APP_COMMANDS = [
     ["releases"], ["releases:info"], ["releases:output", "v1"], ["config"],
     ["config:get", "X"], ["config:set", "Y=1"], ["config:unset", "Y"], ["rollback", "v1"],
-    ["deploy"], ["run", "--", "true"],
+    ["deploy"], ["run", "--", "true"], ["certs"], ["certs:remove"],
 ]
 ADMIN_COMMANDS = [["apps:create", "newapp"], ["apps:destroy", "blog", "--confirm", "blog"],
                   ["keys"], ["keys:remove", "admin"], ["keys:add", "x"]]
