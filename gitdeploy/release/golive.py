@@ -67,6 +67,7 @@ class Switch:
             failure = self._run_and_check(systemd, self.version, healthcheck)
             if failure is None and "web" in procfile.processes:
                 self._say_no_route()
+                switchover.follow_in_place(self.server, self.log)
         if failure is None:
             self._passed()
             return
@@ -111,7 +112,8 @@ class Switch:
     def _say_no_route(self) -> None:
         """Once per app: its web runs on its ports, and no domain reaches it."""
         said = self.server.layout.no_route_said(self.app)
-        if said.exists():
+        if said.exists() or (frontdoor.enabled(self.server) and
+                             frontdoor.hosts(self.server, self.app)):
             return
         if not frontdoor.enabled(self.server):
             how = ("nginx is not set up as the front door (gitdeploy setup installs it; "

@@ -122,3 +122,13 @@ def discard(systemd: Systemd, app: str, version: int) -> None:
     suffix = f".v{version}.service"
     remove_names = [n for n in systemd.installed(units.unit_prefix(app)) if n.endswith(suffix)]
     systemd.remove(remove_names)
+
+
+def follow_in_place(server: Server, log: ReleaseLog) -> None:
+    """A web restarted in place (a PORT config var pins its port): the front door's upstream
+    follows it, if the app has a domain."""
+    try:
+        with frontdoor.locked(server):
+            frontdoor.refresh(server)
+    except GitdeployError as exc:
+        log.warn(f"the front door was not updated: {exc.message}")
