@@ -559,7 +559,15 @@ FIGURES: dict[str, Callable[[Path, int], Figure]] = {
     "concurrency": lambda base, runs: concurrency(base, runs, 5000, 20 << 20),
     "sandbox": sandbox,
     "build_django": lambda base, runs: _builds().django(base, runs),
+    "proxy": lambda base, runs: _proxy().latency(base, runs),
+    "switch": lambda base, runs: _proxy().switch(base, runs),
 }
+
+
+def _proxy():  # type: ignore[no-untyped-def]
+    import proxy  # bench/proxy.py
+
+    return proxy
 
 
 def _builds():  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from gitdeploy.access import frontdoor_setup
 from gitdeploy.appconfig.buildenv import network_settings
 from gitdeploy.errors import GitdeployError, UsageError
 from gitdeploy.model import names
@@ -127,6 +128,19 @@ def _network_settings(account: pwd.struct_passwd, root: Path,
         "(`gitdeploy builds:env` shows them)")
 
 
+def _front_door(account: pwd.struct_passwd, root: Path, domain: str | None,
+                say: Callable[[str], None]) -> None:
+    """nginx in front of the deploy user's apps, then turned on in its settings."""
+    frontdoor_setup.install(account.pw_name, root, say)
+    settings = ["proxy=nginx", *([f"domain={domain}"] if domain else [])]
+    done = _run([*gitdeploy_command(), "--root", str(root), "settings:set", *settings],
+                account)
+    if done.returncode != 0:
+        raise GitdeployError(done.stderr.decode().strip().removeprefix("error: "))
+    say("The front door is on" + (f": every app answers on APP.{domain}" if domain else
+                                  " (add domains: gitdeploy domains:add -a APP HOST)"))
+
+
 def admin_key_name(key: str, name: str | None) -> str:
     """The first admin key's name: ``name``, else the key's comment made a valid name (an
     e-mail-like ``alice@laptop`` is one), else ``admin``."""
@@ -139,7 +153,8 @@ def admin_key_name(key: str, name: str | None) -> str:
 
 
 def setup(user: str, root: Path | None, admin_key: str | None,
-          say: Callable[[str], None], admin_name: str | None = None) -> None:
+          say: Callable[[str], None], admin_name: str | None = None,
+          domain: str | None = None) -> None:
     if not _USER.fullmatch(user) or user.startswith("-"):
         raise UsageError(f"invalid user name {user[:40]!r}")
     if os.geteuid() != 0:
@@ -171,6 +186,7 @@ def setup(user: str, root: Path | None, admin_key: str | None,
                              "where every user can read it (e.g. a venv in /opt/gitdeploy)")
     _sandbox(account, say)
     _network_settings(account, root, say)
+    _front_door(account, root, domain, say)
     if admin_key and key_name:
         done = _run([*gitdeploy_command(), "--root", str(root), "keys:add", key_name, "--admin"],
                     account, stdin=admin_key)

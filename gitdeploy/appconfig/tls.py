@@ -38,6 +38,8 @@ def _normal(name: str) -> str:
 
 
 def _matches(pattern: str, host: str) -> bool:
+    if host.startswith("*.") and "*" not in host[2:]:
+        return pattern == host  # a wildcard domain: the same wildcard in the certificate
     if not pattern or not host or "*" in host:
         return False
     if "*" not in pattern:

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from gitdeploy.appconfig.tls import MAX_PEM, split_bundle
 from gitdeploy.cli.common import app_of, out
 from gitdeploy.cli.render import parse_time
-from gitdeploy.errors import EXIT_OK, GitdeployError, UsageError
+from gitdeploy.errors import EXIT_OK, UsageError
 from gitdeploy.events.certs import CertInfo, add_cert, cert_of, remove_cert
-from gitdeploy.events.domains import app_domains, tls_changed
+from gitdeploy.events.domains import app_domains, change_tls
 from gitdeploy.store import oplog
 from gitdeploy.store.server import Server
 
@@ -115,12 +115,8 @@ def cmd_certs_add(server: Server, args: argparse.Namespace) -> int:
     app = app_of(server, args)
     cert, key = _inputs(server, args)
     oplog.start(server.layout.oplog)
-    info = add_cert(server, app, cert, key, _app_hosts(server, app))
-    try:
-        tls_changed(server)
-    except GitdeployError:
-        remove_cert(server, app)
-        raise
+    info = change_tls(server, app, lambda: add_cert(server, app, cert, key,
+                                                    _app_hosts(server, app)))
     out(f"Added {app}'s certificate")
     for line in _describe(app, info)[1:]:
         out(line)
@@ -132,8 +128,7 @@ def cmd_certs_add(server: Server, args: argparse.Namespace) -> int:
 def cmd_certs_remove(server: Server, args: argparse.Namespace) -> int:
     app = app_of(server, args)
     oplog.start(server.layout.oplog)
-    if remove_cert(server, app):
-        tls_changed(server)
+    if change_tls(server, app, lambda: remove_cert(server, app)):
         out(f"Removed {app}'s certificate and key")
     else:
         out(f"{app} has no certificate: nothing removed")

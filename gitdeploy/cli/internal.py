@@ -19,7 +19,8 @@ def cmd_setup(server: Server, args: argparse.Namespace) -> int:
     if args.admin_key:
         key = (sys.stdin.read(65536) if args.admin_key == "-"
                else Path(args.admin_key).read_text(errors="replace"))
-    setup(args.user, args.root, key, out, admin_name=args.admin_name)
+    domain = names.host_name(args.domain) if args.domain else None
+    setup(args.user, args.root, key, out, admin_name=args.admin_name, domain=domain)
     return EXIT_OK
 
 

@@ -197,6 +197,8 @@ def build_parser() -> Parser:
     p.add_argument("--admin-key", metavar="FILE", help="the first admin's public key ('-': stdin)")
     p.add_argument("--admin-name", metavar="NAME",
                    help="the admin key's name (default: the key's comment)")
+    p.add_argument("--domain", metavar="DOMAIN",
+                   help="the server's domain: every app answers on APP.DOMAIN")
 
     p = command("ssh-command", "parser:cmd_ssh_command", None, app=False)
     p.add_argument("--key", required=True)

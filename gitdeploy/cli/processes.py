@@ -44,9 +44,10 @@ def cmd_ps_scale(server: Server, args: argparse.Namespace) -> int:
     app = app_of(server, args)
     changes = control.parse_scale(args.pairs)
     if control.scale(server, app, changes, out):
-        from gitdeploy.proxy.frontdoor import refresh
+        from gitdeploy.proxy import frontdoor
 
-        refresh(server)  # the front door's upstream: the web instances now running
+        with frontdoor.locked(server):  # the upstream: the web instances now running
+            frontdoor.refresh(server)
     out("Scaled " + ", ".join(f"{kind}={count}" for kind, count in changes.items()))
     return EXIT_OK
 

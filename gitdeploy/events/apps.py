@@ -12,6 +12,7 @@ from gitdeploy.git.repo import init_bare, local_config, set_config, supports_pro
 from gitdeploy.model import names
 from gitdeploy.model.states import PostdeployStatus
 from gitdeploy.processes.apply import remove_app
+from gitdeploy.proxy import frontdoor
 from gitdeploy.resources import HOOKS, gitdeploy_command, hook_template
 from gitdeploy.store.fsops import atomic_write, private_dir, remove_tree
 from gitdeploy.store.locks import FileLock, is_held
@@ -112,6 +113,11 @@ def destroy_app(server: Server, app: str, confirm: str | None) -> None:
                 raise GitdeployError(f"{busy[0]}, started while {app!r} was being destroyed "
                                      "(its processes were stopped); try again when it ends")
             server.ledger.delete_app(app)
+        try:
+            with frontdoor.locked(server):
+                frontdoor.refresh(server)  # its server blocks out of nginx (domains gone)
+        except GitdeployError:
+            pass  # the app is gone either way; the next change of the front door retries
         remove_tree(server.layout.repo(app))
         remove_tree(server.layout.app_dir(app))
     finally:

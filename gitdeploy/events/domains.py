@@ -4,12 +4,16 @@ settings:set, settings:unset): each change reaches nginx checked, or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from gitdeploy.errors import GitdeployError, UsageError
+from gitdeploy.events import certs
 from gitdeploy.model.names import host_name
 from gitdeploy.proxy import frontdoor, nginx
 from gitdeploy.store import routes
 from gitdeploy.store.server import Server
+
+T = TypeVar("T")
 
 
 def app_domains(server: Server, app: str) -> list[tuple[str, str]]:
@@ -20,15 +24,38 @@ def app_domains(server: Server, app: str) -> list[tuple[str, str]]:
             for host in frontdoor.hosts(server, app)]
 
 
-def _apply(server: Server, change: Callable[[], object], undo: Callable[[], object]) -> None:
-    """``change`` the ledger, then nginx; if nginx refuses, ``undo`` and raise."""
+def _apply(server: Server, change: Callable[[], object],
+           undo: Callable[[], object]) -> str | None:
+    """``change`` the ledger, then nginx; if nginx refuses, ``undo`` and raise. The new
+    config's serial."""
     with frontdoor.locked(server):
         change()
         try:
-            frontdoor.refresh(server)
+            return frontdoor.refresh(server)
         except GitdeployError:
             undo()
             raise
+
+
+def _claimable(server: Server, app: str, host: str) -> None:
+    """Refuse a host that belongs to someone else by construction: the server's domain,
+    another app's APP.DOMAIN (whether or not that app exists yet), the probe's names, or a
+    wildcard over another app's host."""
+    domain = routes.settings(server.ledger).get("domain")
+    if domain and host in (domain, f"*.{domain}"):
+        raise UsageError(f"{host} is the server's domain: every app has its own APP.{domain}")
+    if domain and host.endswith(f".{domain}"):
+        label = host.removesuffix(f".{domain}")
+        if "." not in label and label != app:
+            raise UsageError(f"{host} is the default domain of the app named {label}")
+    if host.split(".", 1)[0] == "gitdeploy-probe":
+        raise UsageError(f"{host}: names starting with gitdeploy-probe. are gitdeploy's own")
+    if host.startswith("*."):
+        for other in server.ledger.apps():
+            covered = [h for h in frontdoor.hosts(server, other) if other != app
+                       and h.endswith(host[1:]) and "." not in h.removesuffix(host[1:])]
+            if covered:
+                raise UsageError(f"{host} would cover {covered[0]}, a domain of {other}")
 
 
 def add_domains(server: Server, app: str, hosts: list[str]) -> list[str]:
@@ -36,18 +63,20 @@ def add_domains(server: Server, app: str, hosts: list[str]) -> list[str]:
     ones it did not have."""
     server.app(app)
     checked = list(dict.fromkeys(host_name(host) for host in hosts))
+    for host in checked:
+        _claimable(server, app, host)
     added: list[str] = []
 
     def change() -> None:
         added.extend(routes.add_domains(server.ledger, app, checked))
 
-    _apply(server, change, lambda: routes.remove_domains(server.ledger, app, added))
-    _wait(server, checked, routed=True)
+    serial = _apply(server, change, lambda: routes.remove_domains(server.ledger, app, added))
+    _wait(server, checked, serial)
     return added
 
 
-def _wait(server: Server, hosts: list[str], routed: bool) -> None:
-    if not frontdoor.wait_for_hosts(server, hosts, routed):
+def _wait(server: Server, hosts: list[str], serial: str | None) -> None:
+    if not frontdoor.wait_for_serial(server, hosts, serial):
         raise GitdeployError("the change is saved, but nginx has not loaded it after 10 s: "
                              "is it running, and does it include gitdeploy's config? (see "
                              "README, 'The front door')")
@@ -61,16 +90,32 @@ def remove_domains(server: Server, app: str, hosts: list[str]) -> None:
     if missing:
         raise UsageError(f"{missing[0]} is not a domain of {app} (see `gitdeploy domains -a "
                          f"{app}`)")
-    _apply(server, lambda: routes.remove_domains(server.ledger, app, checked),
-           lambda: routes.add_domains(server.ledger, app, checked))
-    _wait(server, checked, routed=False)
+    serial = _apply(server, lambda: routes.remove_domains(server.ledger, app, checked),
+                    lambda: routes.add_domains(server.ledger, app, checked))
+    _wait(server, checked, serial)
 
 
-def tls_changed(server: Server) -> None:
-    """nginx loads the app's new certificate (the same paths: a reload even if no file of
-    its config changed)."""
+def change_tls(server: Server, app: str, change: Callable[[], T]) -> T:
+    """Store or remove the app's certificate (``change``) and have nginx load it; if nginx
+    refuses it, the app's previous pair is put back and nothing changed."""
+    layout = server.layout
     with frontdoor.locked(server):
-        frontdoor.refresh(server, force=True)
+        try:
+            before = (layout.tls_cert(app).read_bytes(), layout.tls_key(app).read_bytes())
+        except OSError:
+            before = None
+        result = change()
+        try:
+            serial = frontdoor.refresh(server)
+        except GitdeployError:
+            if before is not None:
+                certs.add_cert(server, app, *before, [])
+            else:
+                certs.remove_cert(server, app)
+            frontdoor.refresh(server)
+            raise
+    _wait(server, frontdoor.hosts(server, app)[:1], serial)
+    return result
 
 
 def show_settings(server: Server) -> dict[str, str]:

@@ -4,6 +4,7 @@ caller's terminal); nothing here prints."""
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,22 @@ def tail(server: Server, systemd: Systemd, app: str, process: str, lines: int,
     name = f"{process}.log"
     start = after.sizes.get(name, 0) if after is not None else 0
     return tail_file(log_dir(server, app) / name, lines, start)
+
+
+_ERROR = re.compile(r"[A-Za-z_][\w.]*(Error|Exception)(: .*)?")
+
+
+def last_lines(server: Server, systemd: Systemd, app: str, process: str,
+               after: LogMark) -> list[str]:
+    """What a failed instance printed in this run: its last 15 lines, after the first error
+    line of the run (``RuntimeError: ...``) when that is further up: a server's own
+    shutdown traceback (gunicorn's HaltServer) often hides the app's."""
+    found = tail(server, systemd, app, process, 300, after)
+    last = found[-15:]
+    first = next((line for line in found if _ERROR.fullmatch(line.strip())), None)
+    if first is not None and first not in last:
+        return [f"first error: {first.strip()}", "...", *last]
+    return last
 
 
 def tail_file(path: Path, lines: int, start: int = 0) -> list[str]:

@@ -63,7 +63,7 @@ def service_name(app: str, process: Process) -> str:
 def web_port(config: Mapping[str, str], allocated: int) -> int:
     """web.1's port: the app's own PORT config var if it is a port number, else allocated."""
     value = config.get("PORT", "")
-    if value.isdigit() and 1 <= int(value) <= 65535 - MAX_SCALE:
+    if value.isascii() and value.isdigit() and 1 <= int(value) <= 65535 - MAX_SCALE:
         return int(value)
     return allocated
 

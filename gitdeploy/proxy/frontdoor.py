@@ -3,12 +3,14 @@ app, and its config made to match (checked, installed, reloaded) after any chang
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from gitdeploy.appconfig.procfile import ProcfileError, parse_procfile
 from gitdeploy.errors import UsageError
+from gitdeploy.model.names import host_name
 from gitdeploy.proxy import nginx
 from gitdeploy.proxy.render import PROBE_PATH, Listen, Site
 from gitdeploy.store import routes
@@ -32,16 +34,30 @@ SETTINGS = {
 
 
 def check_setting(name: str, value: str) -> str:
+    """The value to store, or UsageError: each setting reaches nginx's config or a signal,
+    so each is checked for exactly what it may be."""
     if name not in SETTINGS:
         raise UsageError(f"unknown setting {name[:40]!r}; known: {', '.join(SETTINGS)}")
     if name == "domain" and value:
-        from gitdeploy.model.names import host_name
-
-        return host_name(value)
+        host = host_name(value)
+        if host.startswith("*."):
+            raise UsageError("the server's domain is a name like example.com, not a wildcard")
+        return host
     if name == "proxy" and value not in ("nginx", "off"):
         raise UsageError("proxy is nginx or off")
-    if name.endswith("_port") and not (value.isdigit() and 1 <= int(value) <= 65535):
+    if name.endswith("_port") and not (value.isascii() and value.isdigit()
+                                       and 1 <= int(value) <= 65535):
         raise UsageError(f"{name} must be a port number (1-65535)")
+    if name == "proxy.address" and value:
+        try:
+            address = ipaddress.ip_address(value.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            raise UsageError("proxy.address is an IP address (127.0.0.1, [::1]) or empty for "
+                             "all addresses") from None
+        return f"[{address}]" if address.version == 6 else str(address)
+    if name in ("proxy.pidfile", "proxy.acme_root") and value and (
+            not value.startswith("/") or any(c in value for c in "\n\r\0;{}\"'$")):
+        raise UsageError(f"{name} is an absolute path without quotes, ';', '{{', '}}' or '$'")
     return value
 
 
@@ -88,7 +104,8 @@ def in_place(server: Server, app: str) -> WebRoute | None:
         return None
     release = server.ledger.release(app, version)
     pinned = (release.config or {}).get("PORT", "") if release is not None else ""
-    port = int(pinned) if pinned.isdigit() and 0 < int(pinned) < 65000 else record.port_base
+    port = int(pinned) if pinned.isascii() and pinned.isdigit() and 0 < int(pinned) < 65000 \
+        else record.port_base
     return WebRoute(version, port, record.formation.get("web", 1))
 
 
@@ -114,13 +131,14 @@ def locked(server: Server) -> Iterator[None]:
         lock.release()
 
 
-def refresh(server: Server, change: Mapping[str, WebRoute | None] | None = None,
-            force: bool = False) -> bool:
+def refresh(server: Server,
+            change: Mapping[str, WebRoute | None] | None = None) -> str | None:
     """Make nginx's config match the ledger (with ``change``'s routes instead of the
-    recorded ones): check it, install it, reload. False if nothing changed. Raises
-    GitdeployError if nginx refuses it: then nothing changed."""
+    recorded ones): check it, install it, reload. Returns the new config's serial (what the
+    probe answers once nginx loaded it); None with the front door off. Raises GitdeployError
+    if nginx refuses it: then nothing changed."""
     if not enabled(server):
-        return False
+        return None
     change = change or {}
     sites = []
     for app in server.ledger.apps():
@@ -129,65 +147,75 @@ def refresh(server: Server, change: Mapping[str, WebRoute | None] | None = None,
         if found.hosts:
             sites.append(found)
     where, on = server.layout.nginx_dir, listen(server)
-    nginx.check(sites, on, where)
-    if not nginx.install(sites, on, where) and not force:
-        return False
+    serial = f"{time.time_ns():x}"
+    nginx.check(sites, on, where, serial)
+    nginx.install(sites, on, where, serial)
     nginx.reload(where, routes.settings(server.ledger).get("proxy.pidfile"))
-    return True
+    return serial
 
 
-def wait_for_release(server: Server, app: str, release: str, path: str | None,
-                     timeout: float = 15) -> str | None:
-    """Until the front door answers ``app``'s probe with ``release`` and its web through it
-    (below 500; 2xx/3xx with a healthcheck path): None, or what went wrong."""
-    host = probe_host(server, app)
-    if host is None:
-        return f"{app} has no domain: nothing routes to it"
-    on = listen(server)
-    deadline = time.monotonic() + timeout
-    last = "no answer"
-    while time.monotonic() < deadline:
-        status, body = nginx.probe(on, host, PROBE_PATH)
-        if status == 200 and body.strip() == release and _steady(
-                on, host, lambda status, body: status == 200 and body.strip() == release):
-            status, body = nginx.probe(on, host, path or "/", timeout=5)
-            if 0 < status < (400 if path else 500):
-                return None
-            last = f"GET {path or '/'} through nginx: {status or body}"
-        else:
-            last = f"nginx still routes to {body.strip() or status}" if status == 200 else \
-                f"nginx answered {status or body}"
-        time.sleep(0.05)
-    return f"the front door did not switch to {release} within {timeout:g} s ({last})"
+def _answer(on: Listen, host: str) -> tuple[int, str, str]:
+    """The probe through nginx for ``host``: (status, release, serial)."""
+    status, body = nginx.probe(on, host.replace("*.", "gitdeploy-probe.", 1), PROBE_PATH)
+    release, _, serial = body.strip().partition(" ")
+    return status, release, serial
 
 
-def _steady(on: Listen, host: str, good: Callable[[int, str], bool]) -> bool:
+def _steady(on: Listen, host: str, good: Callable[[int, str, str], bool]) -> bool:
     """The same kind of answer for STEADY probes in a row: for a moment after a reload,
     nginx's old workers still accept connections beside the new ones."""
     for _ in range(STEADY):
         time.sleep(0.02)
-        if not good(*nginx.probe(on, host, PROBE_PATH)):
+        if not good(*_answer(on, host)):
             return False
     return True
 
 
-def wait_for_hosts(server: Server, hosts: list[str], routed: bool, timeout: float = 10) -> bool:
-    """Until nginx answers the probe for every host (``routed``) or for none: the reload took
-    effect. False if it did not within ``timeout``; always True with the front door off."""
-    if not enabled(server):
+def wait_for_release(server: Server, app: str, release: str, serial: str | None,
+                     path: str | None, timeout: float = 15) -> str | None:
+    """Until nginx has loaded config ``serial`` and routes ``app`` to ``release``, and its
+    web answers through it (below 500; 2xx/3xx with a healthcheck path): None, or what
+    went wrong."""
+    host = probe_host(server, app)
+    if host is None or serial is None:
+        return f"{app} has no domain: nothing routes to it"
+    on = listen(server)
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+
+    def good(status: int, answered: str, loaded: str) -> bool:
+        return status == 200 and answered == release and loaded == serial
+
+    while time.monotonic() < deadline:
+        status, answered, loaded = _answer(on, host)
+        if good(status, answered, loaded) and _steady(on, host, good):
+            status, body = nginx.probe(on, host, path or "/", timeout=5)
+            if 0 < status < (400 if path else 500):
+                return None
+            last = f"GET {path or '/'} through nginx: {status or body}"
+        elif loaded != serial:
+            last = "nginx has not loaded the new config"
+        else:
+            last = f"nginx answered {status} for {answered or '?'}"
+        time.sleep(0.05)
+    return f"the front door did not switch to {release} within {timeout:g} s ({last})"
+
+
+def wait_for_serial(server: Server, hosts: list[str], serial: str | None,
+                    timeout: float = 10) -> bool:
+    """Until nginx answers the probe for every host with config ``serial``: the reload took
+    effect. False if it did not within ``timeout``; True with the front door off."""
+    if serial is None:
         return True
     on = listen(server)
     deadline = time.monotonic() + timeout
-    pending = [host.replace("*.", "gitdeploy-probe.", 1) for host in hosts]
 
-    def good(status: int, body: str) -> bool:
-        return (status == 200) == routed
+    def good(status: int, release: str, loaded: str) -> bool:
+        return loaded == serial
 
-    while pending:
-        if good(*nginx.probe(on, pending[0], PROBE_PATH)) and _steady(on, pending[0], good):
-            pending.pop(0)
-        elif time.monotonic() > deadline:
-            return False
-        else:
+    for host in hosts:
+        while not (good(*_answer(on, host)) and _steady(on, host, good)):
+            if time.monotonic() > deadline:
+                return False
             time.sleep(0.05)
     return True

@@ -29,10 +29,12 @@ def binary() -> str | None:
     return shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:{SEARCH}")
 
 
-def render(sites: list[Site], listen: Listen, directory: Path) -> dict[str, str]:
+def render(sites: list[Site], listen: Listen, directory: Path,
+           serial: str) -> dict[str, str]:
     """Every file of the config, by path relative to ``directory``."""
-    files = {"gitdeploy.conf": main_config(listen, str(directory / "apps"))}
-    files.update({f"apps/{site.app}.conf": site_config(site, listen) for site in sites})
+    files = {"gitdeploy.conf": main_config(listen, str(directory / "apps"), serial)}
+    files.update({f"apps/{site.app}.conf": site_config(site, listen, serial)
+                  for site in sites})
     return files
 
 
@@ -44,21 +46,20 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def check(sites: list[Site], listen: Listen, directory: Path) -> None:
+def check(sites: list[Site], listen: Listen, directory: Path, serial: str) -> None:
     """``nginx -t`` of the config in a scratch copy; GitdeployError with nginx's own words
-    if it refuses. Not root, privileged ports are checked as free high ones (nginx binds
-    what it tests)."""
+    if it refuses. Not root, privileged ports are checked as free high ones on the same
+    address (``nginx -t`` binds the ports it checks)."""
     nginx = binary()
     if nginx is None:
         raise GitdeployError("nginx is not installed (gitdeploy setup installs it)")
     if os.geteuid() != 0 and min(listen.http_port, listen.https_port) < 1024:
-        listen = replace(listen, http_port=_free_port(), https_port=_free_port(),
-                         address="127.0.0.1")
+        listen = replace(listen, http_port=_free_port(), https_port=_free_port())
     scratch = directory / ".check"
     remove_tree(scratch)
     (scratch / "apps").mkdir(parents=True, mode=0o700)
     (scratch / "tmp").mkdir(mode=0o700)
-    for name, text in render(sites, listen, scratch).items():
+    for name, text in render(sites, listen, scratch, serial).items():
         (scratch / name).write_text(text)
     temp = " ".join(f"{kind}_temp_path {quote(str(scratch / 'tmp' / kind))};"
                     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -84,10 +85,10 @@ def check(sites: list[Site], listen: Listen, directory: Path) -> None:
     remove_tree(scratch)
 
 
-def install(sites: list[Site], listen: Listen, directory: Path) -> bool:
+def install(sites: list[Site], listen: Listen, directory: Path, serial: str) -> bool:
     """Write the config's files where nginx reads them; True if any changed."""
     (directory / "apps").mkdir(parents=True, exist_ok=True, mode=0o755)
-    wanted = render(sites, listen, directory)
+    wanted = render(sites, listen, directory, serial)
     changed = False
     for name, text in wanted.items():
         path = directory / name
@@ -110,6 +111,8 @@ def reload(directory: Path, pidfile: str | None) -> None:
     if pidfile:
         try:
             pid = int(Path(pidfile).read_text().strip())
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "nginx":
+                raise ValueError(f"process {pid} is not nginx")
             os.kill(pid, signal.SIGHUP)
         except (OSError, ValueError) as exc:
             raise GitdeployError(f"nginx could not be told to reload (pid file {pidfile}): "

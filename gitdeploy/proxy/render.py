@@ -56,26 +56,34 @@ def quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def main_config(listen: Listen, apps_dir: str) -> str:
+def _probe(answer: str, status: int = 200) -> list[str]:
+    """The probe: which release a host reaches, and which config nginx has loaded."""
+    return [f"    location = {PROBE_PATH} {{", "        allow 127.0.0.1;", "        allow ::1;",
+            "        deny all;", "        default_type text/plain;",
+            f'        return {status} "{answer}\\n";', "    }"]
+
+
+def main_config(listen: Listen, apps_dir: str, serial: str) -> str:
+    """``serial`` names this version of the config: the probe answers it, so a change is
+    known to be loaded when the probe says so."""
     lines = ["# Written by gitdeploy: do not edit. The system nginx includes it in http {}.",
              "map $http_upgrade $gitdeploy_connection {", "    default upgrade;", "    '' '';",
              "}"]
     if listen.default_server:
         lines += ["server {", f"    listen {listen.on(listen.http_port)} default_server;",
-                  "    server_name _;", "    return 404;", "}",
+                  "    server_name _;", *_probe(f"none {serial}", 404),
+                  "    location / {", "        return 404;", "    }", "}",
                   "server {", f"    listen {listen.on(listen.https_port)} ssl default_server;",
                   "    server_name _;", "    ssl_reject_handshake on;", "}"]
     lines.append(f"include {quote(apps_dir + '/*.conf')};")
     return "\n".join(lines) + "\n"
 
 
-def site_config(site: Site, listen: Listen) -> str:
+def site_config(site: Site, listen: Listen, serial: str) -> str:
     upstream = f"gitdeploy-{site.app}"
     names = " ".join(site.hosts)
     common = [f"    location {ACME_PATH} {{", f"        root {quote(listen.acme_root)};", "    }",
-              f"    location = {PROBE_PATH} {{", "        allow 127.0.0.1;", "        allow ::1;",
-              "        deny all;", "        default_type text/plain;",
-              f'        return 200 "{site.release}\\n";', "    }"]
+              *_probe(f"{site.release} {serial}")]
     if site.ports:
         serve = ["    location / {", _PROXY.format(upstream=upstream).rstrip("\n"), "    }"]
     else:
@@ -97,4 +105,7 @@ def site_config(site: Site, listen: Listen) -> str:
                   f"    ssl_certificate_key {quote(site.key)};",
                   "    ssl_protocols TLSv1.2 TLSv1.3;", *common]
     lines += [*serve, "}"]
+    if site.cert is None:  # its names never fall to another app's TLS block (a wildcard)
+        lines += ["server {", f"    listen {listen.on(listen.https_port)} ssl;",
+                  f"    server_name {names};", "    ssl_reject_handshake on;", "}"]
     return "\n".join(lines) + "\n"

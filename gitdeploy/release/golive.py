@@ -16,7 +16,7 @@ from gitdeploy.appconfig.settings import (
 from gitdeploy.errors import GitdeployError
 from gitdeploy.model.states import GoLive, Reason
 from gitdeploy.processes.apply import NO_MANAGER, apply, manager, stop_all
-from gitdeploy.processes.control import log_mark, tail
+from gitdeploy.processes.control import last_lines, log_mark
 from gitdeploy.processes.systemd import Systemd
 from gitdeploy.processes.webcheck import check_web
 from gitdeploy.proxy import frontdoor
@@ -63,8 +63,8 @@ class Switch:
             failure = switchover.switch(self.server, systemd, self.app, route, healthcheck,
                                         self.log)
         else:
-            switchover.leave(self.server, self.app)
             failure = self._run_and_check(systemd, self.version, healthcheck)
+            switchover.leave(self.server, self.app)  # nginx to the in-place web, if routed
             if failure is None and "web" in procfile.processes:
                 self._say_no_route()
                 switchover.follow_in_place(self.server, self.log)
@@ -95,7 +95,7 @@ class Switch:
         process, why = checked
         self.log.warn(why)
         self.log.warn(f"last lines of {process.name}:")
-        for line in tail(self.server, systemd, self.app, process.name, 15, mark):
+        for line in last_lines(self.server, systemd, self.app, process.name, mark):
             self.log.line(line)
         return why
 
@@ -170,6 +170,7 @@ class Switch:
             return f"v{previous} is still live"
         failure = self._run_and_check(systemd, previous, self._healthcheck_of(previous),
                                       going_back=True)
+        switchover.leave(self.server, self.app)
         if failure is not None:
             return f"v{previous} is live but its web check failed too: {failure}"
         return f"v{previous} is still live"

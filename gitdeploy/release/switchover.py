@@ -16,7 +16,7 @@ from gitdeploy.errors import GitdeployError
 from gitdeploy.model.release import now
 from gitdeploy.processes import units
 from gitdeploy.processes.apply import apply, live_procfile, remove, start_beside, web_processes
-from gitdeploy.processes.control import log_mark, tail
+from gitdeploy.processes.control import last_lines, log_mark
 from gitdeploy.processes.ports import port_base
 from gitdeploy.processes.systemd import Systemd
 from gitdeploy.processes.webcheck import check_web
@@ -67,23 +67,28 @@ def switch(server: Server, systemd: Systemd, app: str, new: WebRoute,
         process, why = checked
         log.warn(why)
         log.warn(f"last lines of {process.name}:")
-        for line in tail(server, systemd, app, process.name, 15, mark):
+        for line in last_lines(server, systemd, app, process.name, mark):
             log.line(line)
         return _abandon(systemd, app, fresh, log, why, told=True)
     started = time.monotonic()
     with frontdoor.locked(server):
-        try:
-            frontdoor.refresh(server, {app: new})
-        except GitdeployError as exc:
-            return _abandon(systemd, app, fresh, log, exc.message)
-        problem = frontdoor.wait_for_release(server, app, f"v{new.release}", healthcheck.path)
-        if problem is not None:
-            try:
-                frontdoor.refresh(server, {app: old})
-            except GitdeployError as exc:
-                log.warn(f"putting the front door back failed: {exc.message}")
-            return _abandon(systemd, app, fresh, log, problem)
+        # the route is recorded first: a worker that dies from here on leaves a ledger that
+        # names the instances nginx may route to, and recovery switches back from them
         routes.set_web_route(server.ledger, app, new)
+        try:
+            serial = frontdoor.refresh(server)
+            problem = frontdoor.wait_for_release(server, app, f"v{new.release}", serial,
+                                                 healthcheck.path)
+        except GitdeployError as exc:
+            problem = exc.message
+        if problem is not None:
+            routes.set_web_route(server.ledger, app, old)
+            try:
+                frontdoor.refresh(server)
+            except GitdeployError as exc:  # nginx may still route to them: keep them
+                log.warn(f"putting the front door back failed: {exc.message}")
+                return problem
+            return _abandon(systemd, app, fresh, log, problem)
     server.ledger.update(app, new.release, switched_at=now())
     log.header(f"Switched {', '.join(frontdoor.hosts(server, app))} to v{new.release} in "
                f"{(time.monotonic() - started) * 1000:.0f} ms (checked, then served by nginx)")

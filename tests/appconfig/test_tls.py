@@ -42,7 +42,9 @@ from gitdeploy.errors import UsageError
         (["w*.example.com"], "www.example.com", False),  # partial wildcards: not honoured
         (["a.*.example.com"], "a.b.example.com", False),
         (["*.*.example.com"], "a.b.example.com", False),
-        (["*.example.com"], "*.example.com", False),  # a host is never a pattern
+        (["*.example.com"], "*.example.com", True),  # a wildcard domain: the same wildcard
+        (["a.example.com"], "*.example.com", False),
+        (["*.example.org"], "*.example.com", False),
         (["example.com", "*.example.com"], "example.com", True),
         (["example.com", "*.example.com"], "shop.example.com", True),
         ([], "example.com", False),

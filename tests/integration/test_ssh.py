@@ -344,7 +344,8 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
     pub_file = tmp_path / "admin.pub"
     pub_file.write_text(public)
     user = "gdsetup"
-    result = run([GITDEPLOY, "setup", "--user", user, "--admin-key", str(pub_file)],
+    result = run([GITDEPLOY, "setup", "--user", user, "--admin-key", str(pub_file),
+                  "--domain", "Example.Test"],
                  env={**os.environ, "npm_config_loglevel": "warn"})  # a network setting
     account = ensure_user(user)
     root = Path(account.pw_dir) / ".gitdeploy"
@@ -368,6 +369,19 @@ def test_setup_makes_a_working_server(sshd: SshServer, tmp_path: Path) -> None:
         stored = subprocess.run(sshd.client_argv(user, private, "builds:env"),
                                 capture_output=True, text=True, timeout=60, check=False)
         assert "npm_config_loglevel: warn (server setting)" in " ".join(stored.stdout.split())
+        # the front door: the system nginx includes the user's config, a root path unit
+        # reloads it, and the user's settings turn it on
+        include = Path(f"/etc/nginx/conf.d/gitdeploy-{user}.conf").read_text()
+        assert f'include "{root}/nginx/gitdeploy*.conf";' in include
+        path_unit = Path(f"/etc/systemd/system/gitdeploy-nginx-{user}.path").read_text()
+        assert f"PathChanged={root}/nginx/reload" in path_unit
+        assert "ExecStartPre=/usr/sbin/nginx -t -q" in Path(
+            f"/etc/systemd/system/gitdeploy-nginx-{user}.service").read_text()
+        assert "The front door is on: every app answers on APP.example.test" in result.stdout
+        shown = subprocess.run(sshd.client_argv(user, private, "settings", "--json"),
+                               capture_output=True, text=True, timeout=60, check=False)
+        assert json.loads(shown.stdout) == {"domain": "example.test", "proxy": "nginx"}
+        assert "map $http_upgrade" in (root / "nginx/gitdeploy.conf").read_text()
     finally:
         shutil.rmtree(root, ignore_errors=True)
         (Path(account.pw_dir) / ".ssh" / "authorized_keys").unlink(missing_ok=True)
