@@ -64,7 +64,7 @@ class Switch:
                                         self.log)
         else:
             failure = self._run_and_check(systemd, self.version, healthcheck)
-            switchover.leave(self.server, self.app)  # nginx to the in-place web, if routed
+            switchover.leave(self.server, self.app, self.log)  # was routed: to its own ports
             if failure is None and "web" in procfile.processes:
                 self._say_no_route()
                 switchover.follow_in_place(self.server, self.log)
@@ -155,7 +155,7 @@ class Switch:
         if previous is None:
             if systemd is not None:
                 self._stop_all(systemd)
-            switchover.leave(self.server, self.app)
+            switchover.leave(self.server, self.app, self.log)
             return "no release is live"
         if systemd is None:
             return f"v{previous} is still live"
@@ -170,7 +170,7 @@ class Switch:
             return f"v{previous} is still live"
         failure = self._run_and_check(systemd, previous, self._healthcheck_of(previous),
                                       going_back=True)
-        switchover.leave(self.server, self.app)
+        switchover.leave(self.server, self.app, self.log)
         if failure is not None:
             return f"v{previous} is live but its web check failed too: {failure}"
         return f"v{previous} is still live"

@@ -113,12 +113,11 @@ def _abandon(systemd: Systemd, app: str, fresh: list[units.Process], log: Releas
     return why
 
 
-def leave(server: Server, app: str) -> None:
-    """The app's web runs in place from now on: no route, its config out of nginx."""
+def leave(server: Server, app: str, log: ReleaseLog) -> None:
+    """The app's web runs in place from now on: no route; nginx to its own ports."""
     if routes.web_route(server.ledger, app) is not None:
-        with frontdoor.locked(server):
-            routes.set_web_route(server.ledger, app, None)
-            frontdoor.refresh(server)
+        routes.set_web_route(server.ledger, app, None)
+        follow_in_place(server, log)
 
 
 def discard(systemd: Systemd, app: str, version: int) -> None:
