@@ -116,26 +116,6 @@ def _fill(template: str, values: Mapping[str, str]) -> str:
     return template
 
 
-def render(
-    app: str,
-    plan: list[Process],
-    *,
-    workdir: Path,
-    env_file: Path,
-    log_dir: Path | None,
-    service_template: str,
-    target_template: str,
-    sandbox: Sandbox | None = None,
-    user: str | None = None,
-) -> list[UnitFile]:
-    """The app's unit files; output to ``log_dir/TYPE.N.log``, or to the journal if None.
-    ``sandbox``: where the commands run (None: the shared-trust mode); ``user``: the account
-    they run as under the system manager (User=)."""
-    units = services(app, plan, workdir=workdir, env_file=env_file, log_dir=log_dir,
-                     service_template=service_template, sandbox=sandbox, user=user)
-    return [*units, target(app, [unit.name for unit in units], target_template)]
-
-
 def target(app: str, wants: list[str], template: str) -> UnitFile:
     return UnitFile(target_name(app), _fill(template, {"APP": app, "WANTS": " ".join(wants)}))
 
@@ -151,7 +131,9 @@ def services(
     sandbox: Sandbox | None = None,
     user: str | None = None,
 ) -> list[UnitFile]:
-    """One service unit per process (see render)."""
+    """One service unit per process; output to ``log_dir/TYPE.N.log``, or to the journal if
+    None. ``sandbox``: where the commands run (None: the shared-trust mode); ``user``: the
+    account they run as under the system manager (User=). ``target`` wants them all."""
     target = target_name(app)
     units = []
     for process in plan:

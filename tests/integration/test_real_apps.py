@@ -12,20 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_database import pg as pg  # a fixture
 from tests.integration.test_processes import Web, fetch
 from tests.integration.test_processes import manager as manager  # a fixture
 from tests.integration.test_processes import web as web  # a fixture
 from tests.support.gd import wait_for
-from tests.support.pg import PgServer, start_pg_server
+from tests.support.pg import PgServer
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PgServer]:
-    server = start_pg_server()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

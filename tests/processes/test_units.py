@@ -13,11 +13,10 @@ WEB = units.Process("web", 1, "gunicorn shop.wsgi --log-file -", 5000)
 
 
 def render(sandbox: Sandbox | None, user: str | None = None) -> str:
-    files = units.render("shop", [WEB], workdir=Path("/srv/apps/shop/current"),
-                         env_file=Path("/srv/apps/shop/current.env"), log_dir=None,
-                         service_template=unit_template("process.service.in"),
-                         target_template=unit_template("app.target.in"),
-                         sandbox=sandbox, user=user)
+    files = units.services("shop", [WEB], workdir=Path("/srv/apps/shop/current"),
+                           env_file=Path("/srv/apps/shop/current.env"), log_dir=None,
+                           service_template=unit_template("process.service.in"),
+                           sandbox=sandbox, user=user)
     return files[0].text
 
 
@@ -58,9 +57,9 @@ def test_a_carriage_return_in_a_command_stays_in_its_argument() -> None:
     """systemd ends a unit file's line at a carriage return: escaped, it cannot start a new
     setting (an ExecStart= of the app's choosing, outside its sandbox)."""
     sneaky = units.Process("web", 1, "echo hi\rExecStartPre=/bin/touch /tmp/pwned", 5000)
-    text = units.render("shop", [sneaky], workdir=Path("/srv/apps/shop/current"),
-                        env_file=Path("/srv/apps/shop/current.env"), log_dir=None,
-                        service_template=unit_template("process.service.in"),
-                        target_template=unit_template("app.target.in"), sandbox=None)[0].text
+    text = units.services("shop", [sneaky], workdir=Path("/srv/apps/shop/current"),
+                          env_file=Path("/srv/apps/shop/current.env"), log_dir=None,
+                          service_template=unit_template("process.service.in"),
+                          sandbox=None)[0].text
     assert "\r" not in text and "\nExecStartPre" not in text
     assert 'echo hi\\rExecStartPre=/bin/touch /tmp/pwned"' in text
