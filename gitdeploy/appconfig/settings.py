@@ -54,6 +54,13 @@ BUILDERS = ("python", "node")
 
 
 @dataclass(frozen=True)
+class ProcessSettings:
+    # types whose new instances start before the old ones stop (web always does behind the
+    # front door); the others stop, then start: no two releases' workers at once
+    overlap: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AppSettings:
     branch: str | None = None
     builders: tuple[str, ...] | None = None  # None: detected from the commit's files
@@ -63,6 +70,7 @@ class AppSettings:
     postdeploy: PostdeploySettings = field(default_factory=PostdeploySettings)
     healthcheck: HealthcheckSettings = field(default_factory=HealthcheckSettings)
     python: PythonSettings = field(default_factory=PythonSettings)
+    processes: ProcessSettings = field(default_factory=ProcessSettings)
 
 
 class _Invalid(Exception):
@@ -170,6 +178,17 @@ def _settle(value: Any) -> float:
 
 _Schema = Mapping[str, "Callable[[Any], Any] | _Schema"]
 
+def _types(value: Any) -> tuple[str, ...]:
+    from gitdeploy.appconfig.procfile import PROCESS_TYPE
+
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(
+            isinstance(item, str) and PROCESS_TYPE.fullmatch(item) and item not in (
+                "release", "postdeploy") for item in items):
+        raise _Invalid(f"must be a Procfile process type or a list of them, got {value!r}")
+    return tuple(dict.fromkeys(items))
+
+
 SCHEMA: _Schema = {
     "branch": _branch,
     "builder": _builders,
@@ -194,6 +213,9 @@ SCHEMA: _Schema = {
     },
     "python": {
         "collectstatic": _bool,
+    },
+    "processes": {
+        "overlap": _types,
     },
 }
 # Keys whose dataclass field is named differently from the YAML key.
@@ -259,4 +281,5 @@ def parse_settings(data: bytes | None) -> AppSettings:
         postdeploy=PostdeploySettings(**values.get("postdeploy", {})),
         healthcheck=HealthcheckSettings(**values.get("healthcheck", {})),
         python=PythonSettings(**values.get("python", {})),
+        processes=ProcessSettings(**values.get("processes", {})),
     )

@@ -3,10 +3,12 @@ scale, written if they changed, restarted; and removed when the app goes."""
 
 from __future__ import annotations
 
+import dataclasses
 import pwd
 from pathlib import Path
 
 from gitdeploy.appconfig.procfile import Procfile, parse_procfile
+from gitdeploy.appconfig.settings import FILENAME, SettingsError, parse_settings
 from gitdeploy.errors import GitdeployError
 from gitdeploy.processes import units
 from gitdeploy.processes.ports import port_base
@@ -48,9 +50,23 @@ def plan(server: Server, app: str, version: int,
     port = units.web_port(config, port_base(server, app))
     found = units.processes(live_procfile(server, app, version).processes,
                             server.app(app).formation, port)
+    overlap = overlapping(server, app, version)
+    found = [dataclasses.replace(p, release=version) if p.type in overlap else p
+             for p in found]
     if web is None:
         return found
     return [*web_processes(server, app, web), *(p for p in found if p.type != "web")]
+
+
+def overlapping(server: Server, app: str, version: int) -> set[str]:
+    """The types vN's gitdeploy.yml asks to overlap (``processes.overlap``): bound to their
+    release, so the new instances start before the old ones stop. Not web: behind the
+    front door it always overlaps; without it, it keeps its port."""
+    data = read_regular_file(server.layout.release_dir(app, version), FILENAME)
+    try:
+        return set(parse_settings(data).processes.overlap) - {"web"}
+    except SettingsError:
+        return set()
 
 
 def web_processes(server: Server, app: str, web: WebRoute) -> list[units.Process]:
@@ -144,6 +160,9 @@ def apply(server: Server, systemd: Systemd, app: str, version: int,
     the rest restarted (``restart``) or only started if not running (scaling). Web instances
     bound to a front door route (``web``) are only started: they were checked already."""
     wanted = plan(server, app, version, web)
+    early = [p for p in wanted if p.release is not None and p.type != "web"]
+    if restart and early:  # overlapping types: the new instances first, then sync stops
+        start_beside(server, systemd, app, early)  # the old ones
     systemd.sync(units.unit_prefix(app), render(server, systemd, app, wanted))
     target = units.target_name(app)
     again = [units.service_name(app, p) for p in wanted if p.release is None]

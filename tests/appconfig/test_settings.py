@@ -99,3 +99,15 @@ def test_defaults() -> None:
     assert settings.release.lock_timeout_ms == 5000
     assert settings.release.database_lock_timeout == 600
     assert settings.postdeploy.timeout == 86400 and settings.healthcheck.timeout == 30
+
+
+def test_processes_overlap_names_types() -> None:
+    parse = parse_settings
+
+    assert parse(b"processes:\n  overlap: worker\n").processes.overlap == ("worker",)
+    assert parse(b"processes:\n  overlap: [worker, clock, worker]\n").processes.overlap == (
+        "worker", "clock")
+    for bad in (b"processes:\n  overlap: [release]\n", b"processes:\n  overlap: 3\n",
+                b"processes:\n  overlap: ['a b']\n"):
+        with pytest.raises(SettingsError, match=r"processes\.overlap"):
+            parse(bad)

@@ -465,3 +465,33 @@ def test_a_web_process_runs_in_its_sandbox_and_a_graceful_stop_reaches_it(web: W
     web.manager.systemctl("stop", "gitdeploy-shop.web.1.service")
     stopped = web.root / "apps/shop/data/stopped"
     assert stopped.read_text() == "SIGTERM"
+
+
+LIFE = ("echo start {kind} $GITDEPLOY_RELEASE >> /data/life; "
+        "trap 'echo stop {kind} $GITDEPLOY_RELEASE >> /data/life; exit 0' TERM; "
+        "while true; do sleep 0.1; done")
+
+
+def test_overlap_starts_new_workers_before_the_old_ones_stop(web: Web) -> None:
+    procfile = (f"web: python3 server.py\nworker: {LIFE.format(kind='worker')}\n"
+                f"clock: {LIFE.format(kind='clock')}\n")
+    settings = {"gitdeploy.yml": "processes:\n  overlap: [worker]\n"}
+    web.deploy("v-one", procfile, **settings)
+    web.deploy("v-two", procfile, **settings)
+    life = web.root / "apps/shop/data/life"
+
+    def six_lines() -> list[str] | None:
+        found = life.read_text().splitlines()
+        return found if len(found) >= 6 else None
+
+    lines = wait_for(six_lines, 20, what="both types' starts and stops")
+    worker = [line for line in lines if " worker " in line]
+    clock = [line for line in lines if " clock " in line]
+    assert worker == ["start worker v1", "start worker v2", "stop worker v1"]  # overlapped
+    assert clock == ["start clock v1", "stop clock v1", "start clock v2"]  # stop, then start
+    ps = {p["process"]: p["release"] for p in json.loads(web.gd("ps", "-a", "shop",
+                                                                "--json").stdout)}
+    assert ps == {"web.1": "v2", "worker.1": "v2", "clock.1": "v2"}
+    names = sorted(p.name for p in (Path(web.manager.home) / ".config/systemd/user").glob(
+        "gitdeploy-shop.worker*"))
+    assert names == ["gitdeploy-shop.worker.1.v2.service"]
