@@ -16,7 +16,8 @@ def _ports_free(base: int) -> bool:
     whose old connections linger in TIME_WAIT is free for them, so it is free for us."""
     import socket  # only when an app first claims its ports
 
-    for port in (base, base + 1):
+    half = units.PORT_BLOCK // 2  # behind the front door, a release uses either half
+    for port in (base, base + 1, base + half, base + half + 1):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:

@@ -30,7 +30,8 @@ DOMAIN = "example.test"
 @pytest.fixture
 def front(web: Web) -> Iterator[tuple[Web, Nginx]]:
     home = Path(web.manager.home)
-    nginx = start_nginx(home / f"nginx-{uuid.uuid4().hex[:8]}", web.root, user="gdweb")
+    nginx = start_nginx(home / f"nginx-{uuid.uuid4().hex[:8]}", web.root, user="gdweb",
+                        avoid=range(web.port, web.port + 100))  # the app's block of ports
     web.gd("settings:set", *nginx.settings(), f"domain={DOMAIN}")
     web.gd("settings:set", "proxy=nginx")
     yield web, nginx

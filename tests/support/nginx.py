@@ -16,10 +16,14 @@ from pathlib import Path
 from tests.support import unavailable
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port(avoid: range = range(0)) -> int:
+    """A free port outside ``avoid`` (an app's block of ports, which its web will take)."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in avoid:
+            return port
 
 
 @dataclass
@@ -52,12 +56,13 @@ class Nginx:
         shutil.rmtree(self.prefix, ignore_errors=True)
 
 
-def start_nginx(prefix: Path, root: Path, user: str | None = None) -> Nginx:
+def start_nginx(prefix: Path, root: Path, user: str | None = None,
+                avoid: range = range(0)) -> Nginx:
     binary = shutil.which("nginx", path="/usr/sbin:/usr/bin")
     if binary is None:
         unavailable("nginx is not installed (apt install nginx)")
     assert binary is not None
-    site = Nginx(prefix, root, free_port(), free_port(), user)
+    site = Nginx(prefix, root, free_port(avoid), free_port(avoid), user)
     (prefix / "tmp").mkdir(parents=True)
     (prefix / "acme").mkdir()
     temp = " ".join(f"{kind}_temp_path {prefix}/tmp/{kind};"
