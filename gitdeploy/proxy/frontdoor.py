@@ -110,8 +110,7 @@ def in_place(server: Server, app: str) -> WebRoute | None:
 
 
 def site(server: Server, app: str, route: WebRoute | None) -> Site:
-    cert = server.layout.app_dir(app) / "tls" / "cert.pem"
-    key = cert.with_name("key.pem")
+    cert, key = server.layout.tls_cert(app), server.layout.tls_key(app)
     has_tls = cert.is_file() and key.is_file()
     route = route or in_place(server, app)
     return Site(app, tuple(hosts(server, app)),

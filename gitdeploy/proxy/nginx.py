@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from gitdeploy.errors import GitdeployError
-from gitdeploy.proxy.render import Listen, Site, main_config, quote, site_config
+from gitdeploy.proxy.render import Listen, Site, main_config, quote, site_config, temp_paths
 from gitdeploy.store.fsops import atomic_write, remove_file, remove_tree
 
 TIMEOUT = 30
@@ -61,8 +61,7 @@ def check(sites: list[Site], listen: Listen, directory: Path, serial: str) -> No
     (scratch / "tmp").mkdir(mode=0o700)
     for name, text in render(sites, listen, scratch, serial).items():
         (scratch / name).write_text(text)
-    temp = " ".join(f"{kind}_temp_path {quote(str(scratch / 'tmp' / kind))};"
-                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = temp_paths(str(scratch / "tmp"))
     (scratch / "test.conf").write_text(
         f"pid {quote(str(scratch / 'nginx.pid'))};\nerror_log stderr;\nevents {{}}\n"
         f"http {{\n    {temp}\n    access_log off;\n"
@@ -85,11 +84,11 @@ def check(sites: list[Site], listen: Listen, directory: Path, serial: str) -> No
     remove_tree(scratch)
 
 
-def install(sites: list[Site], listen: Listen, directory: Path, serial: str) -> bool:
-    """Write the config's files where nginx reads them; True if any changed."""
+def install(sites: list[Site], listen: Listen, directory: Path, serial: str) -> None:
+    """Write the config's files where nginx reads them (those that changed), and remove
+    those of apps that are gone."""
     (directory / "apps").mkdir(parents=True, exist_ok=True, mode=0o755)
     wanted = render(sites, listen, directory, serial)
-    changed = False
     for name, text in wanted.items():
         path = directory / name
         try:
@@ -98,12 +97,9 @@ def install(sites: list[Site], listen: Listen, directory: Path, serial: str) -> 
             same = False
         if not same:
             atomic_write(path, text.encode(), 0o644)
-            changed = True
     for path in (directory / "apps").glob("*.conf"):
         if f"apps/{path.name}" not in wanted:
             remove_file(path)
-            changed = True
-    return changed
 
 
 def reload(directory: Path, pidfile: str | None) -> None:

@@ -19,7 +19,6 @@ class Listen:
     https_port: int = 443
     address: str = ""  # all addresses when empty
     acme_root: str = "/var/www/html"
-    default_server: bool = True
 
     def on(self, port: int) -> str:
         return f"{self.address}:{port}" if self.address else str(port)
@@ -63,18 +62,23 @@ def _probe(answer: str, status: int = 200) -> list[str]:
             f'        return {status} "{answer}\\n";', "    }"]
 
 
+def temp_paths(directory: str) -> str:
+    """The http-level temp paths of an nginx run outside the system's (its own directory)."""
+    return " ".join(f"{kind}_temp_path {quote(directory + '/' + kind)};"
+                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+
+
 def main_config(listen: Listen, apps_dir: str, serial: str) -> str:
     """``serial`` names this version of the config: the probe answers it, so a change is
     known to be loaded when the probe says so."""
     lines = ["# Written by gitdeploy: do not edit. The system nginx includes it in http {}.",
              "map $http_upgrade $gitdeploy_connection {", "    default upgrade;", "    '' '';",
              "}"]
-    if listen.default_server:
-        lines += ["server {", f"    listen {listen.on(listen.http_port)} default_server;",
-                  "    server_name _;", *_probe(f"none {serial}", 404),
-                  "    location / {", "        return 404;", "    }", "}",
-                  "server {", f"    listen {listen.on(listen.https_port)} ssl default_server;",
-                  "    server_name _;", "    ssl_reject_handshake on;", "}"]
+    lines += ["server {", f"    listen {listen.on(listen.http_port)} default_server;",
+              "    server_name _;", *_probe(f"none {serial}", 404),
+              "    location / {", "        return 404;", "    }", "}",
+              "server {", f"    listen {listen.on(listen.https_port)} ssl default_server;",
+              "    server_name _;", "    ssl_reject_handshake on;", "}"]
     lines.append(f"include {quote(apps_dir + '/*.conf')};")
     return "\n".join(lines) + "\n"
 

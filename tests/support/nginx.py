@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitdeploy.proxy.render import temp_paths
 from tests.support import unavailable
 
 
@@ -65,8 +66,7 @@ def start_nginx(prefix: Path, root: Path, user: str | None = None,
     site = Nginx(prefix, root, free_port(avoid), free_port(avoid), user)
     (prefix / "tmp").mkdir(parents=True)
     (prefix / "acme").mkdir()
-    temp = " ".join(f"{kind}_temp_path {prefix}/tmp/{kind};"
-                    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = temp_paths(str(prefix / "tmp"))
     (prefix / "nginx.conf").write_text(
         f"pid {site.pidfile};\nerror_log {prefix}/error.log;\nworker_processes 1;\n"
         f"events {{ worker_connections 1024; }}\n"
